@@ -1,0 +1,41 @@
+"""Case numbers (投诉编号): unique, human-friendly, sortable, never repeated across workers."""
+
+from __future__ import annotations
+
+import string
+from datetime import date
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from models.cases import CaseCounter
+from models.sql import insert_or_ignore
+
+
+def number_scope(fmt: str, opened_on: date) -> str:
+    """The format rendered without its serial, e.g. 'TS-20261122-#': one counter per scope."""
+    parts = []
+    for literal, field, spec, conversion in string.Formatter().parse(fmt):
+        parts.append(literal)
+        if field == "seq":
+            parts.append("#")
+        elif field is not None:
+            parts.append(format(opened_on, spec or ""))
+    return "".join(parts)
+
+
+def next_case_number(session: Session, fmt: str, opened_on: date) -> str:
+    """The next number in the scope of `opened_on`, taken inside the caller's transaction.
+
+    The UPDATE … RETURNING holds the counter row until the case is committed, so concurrent
+    workers get consecutive numbers; a rolled-back case gives its number back.
+    """
+    scope = number_scope(fmt, opened_on)
+    insert_or_ignore(session, CaseCounter.__table__, {"scope": scope, "value": 0})
+    serial = session.execute(
+        update(CaseCounter)
+        .where(CaseCounter.scope == scope)
+        .values(value=CaseCounter.value + 1)
+        .returning(CaseCounter.value)
+    ).scalar_one()
+    return fmt.format(date=opened_on, seq=serial)

@@ -1,0 +1,46 @@
+"""Read-side repository functions for cases: lists, lookups and what is due next."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models.cases import Case, Deadline
+from models.mail import OutgoingMail, RawMessage
+
+
+def list_cases(session: Session, status: str | None = None, limit: int | None = None) -> list[Case]:
+    query = select(Case).order_by(Case.created_at, Case.id)
+    if status:
+        query = query.where(Case.status == status)
+    if limit:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def next_due_by_case(session: Session, case_ids: list[int]) -> dict[int, datetime]:
+    """The earliest pending deadline of each case."""
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(Deadline.case_id, func.min(Deadline.due_at))
+        .where(Deadline.case_id.in_(case_ids), Deadline.state == "pending")
+        .group_by(Deadline.case_id)
+    )
+    return dict(rows.all())
+
+
+def find_case(session: Session, number: str) -> Case | None:
+    return session.scalar(select(Case).where(Case.number == number))
+
+
+def mails_of_case(session: Session, case_id: int) -> tuple[list[RawMessage], list[OutgoingMail]]:
+    incoming = session.scalars(
+        select(RawMessage).where(RawMessage.case_id == case_id).order_by(RawMessage.id)
+    )
+    outgoing = session.scalars(
+        select(OutgoingMail).where(OutgoingMail.case_id == case_id).order_by(OutgoingMail.id)
+    )
+    return list(incoming), list(outgoing)

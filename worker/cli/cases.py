@@ -1,0 +1,84 @@
+"""`triage cases`: list, show and correct cases."""
+
+from __future__ import annotations
+
+import json
+import click
+from rich.console import Console
+from rich.table import Table
+
+from models.case_queries import find_case, list_cases, mails_of_case, next_due_by_case
+from worker.case_views import case_detail, case_row
+
+LIST_COLUMNS = ("number", "status", "kind", "category", "department", "severity",
+                "customer", "created_at", "next_due")
+
+
+@click.group("cases")
+def group() -> None:
+    """List, show and correct cases."""
+
+
+@group.command("list")
+@click.option("--format", "output_format", type=click.Choice(["table", "jsonl"]), default="table",
+              show_default=True)
+@click.option("--status", default=None, help="Only cases in this status.")
+@click.option("--limit", type=int, default=None)
+@click.pass_obj
+def list_command(lazy_app, output_format: str, status: str | None, limit: int | None) -> None:
+    """One line per case: number, status, labels, customer, opened, next deadline."""
+    app = lazy_app.get()
+    with app.db.sessions() as session:
+        cases = list_cases(session, status=status, limit=limit)
+        due = next_due_by_case(session, [case.id for case in cases])
+        rows = [case_row(case, due.get(case.id), app.policy.calendar.zone) for case in cases]
+    if output_format == "jsonl":
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        return
+    table = Table(*LIST_COLUMNS, title=f"{len(rows)} case(s)")
+    for row in rows:
+        table.add_row(*(_cell(row[column]) for column in LIST_COLUMNS))
+    Console().print(table)
+
+
+@group.command("show")
+@click.argument("number")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.pass_obj
+def show_command(lazy_app, number: str, output_format: str) -> None:
+    """A case with its history: every mail, event and deadline."""
+    app = lazy_app.get()
+    with app.db.sessions() as session:
+        case = find_case(session, number)
+        if case is None:
+            raise click.ClickException(f"no case {number}")
+        incoming, outgoing = mails_of_case(session, case.id)
+        detail = case_detail(case, incoming, outgoing, app.policy.calendar.zone)
+    if output_format == "json":
+        click.echo(json.dumps(detail, ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_detail(detail))
+
+
+def _cell(value) -> str:
+    return "" if value is None else str(value)
+
+
+def render_detail(detail: dict) -> str:
+    lines = [f"{detail['number']}  {detail['status']}"]
+    for key in ("kind", "category", "department", "severity", "needs_review", "confidence",
+                "model_version", "customer", "name", "phones", "subject", "object", "asks",
+                "order_numbers", "amounts", "created_at", "reopen_count"):
+        if detail.get(key) not in (None, [], {}, ""):
+            lines.append(f"  {key}: {detail[key]}")
+    lines.append("  facts:")
+    lines += [f"    {line}" for line in (detail.get("facts") or "").splitlines()]
+    lines.append("deadlines:")
+    lines += [f"  {d['stage']:<12} round {d['round']}  due {d['due_at']}  {d['state']}"
+              + (f"  done {d['done_at']}" if d["done_at"] else "") for d in detail["deadlines"]]
+    lines.append("history:")
+    lines += [f"  {item['at']}  {item['what']}" for item in detail["history"]]
+    return "\n".join(lines)
+
