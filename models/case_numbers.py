@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 from datetime import date
 
@@ -39,3 +40,22 @@ def next_case_number(session: Session, fmt: str, opened_on: date) -> str:
         .returning(CaseCounter.value)
     ).scalar_one()
     return fmt.format(date=opened_on, seq=serial)
+
+
+_DATE_DIRECTIVES = {"%Y": r"\d{4}", "%y": r"\d{2}", "%m": r"\d{2}", "%d": r"\d{2}",
+                    "%H": r"\d{2}", "%j": r"\d{3}"}
+
+
+def number_pattern(fmt: str) -> str:
+    """A regular expression matching the numbers this format renders (to find them in subjects)."""
+    parts = []
+    for literal, field, spec, conversion in string.Formatter().parse(fmt):
+        parts.append(re.escape(literal))
+        if field == "seq":
+            parts.append(r"\d+")
+        elif field is not None:
+            for directive, pattern in _DATE_DIRECTIVES.items():
+                spec = spec.replace(directive, "\0" + pattern + "\0")
+            parts.append("".join(re.escape(p) if i % 2 == 0 else p
+                                 for i, p in enumerate(spec.split("\0"))))
+    return "".join(parts)

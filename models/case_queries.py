@@ -44,3 +44,23 @@ def mails_of_case(session: Session, case_id: int) -> tuple[list[RawMessage], lis
         select(OutgoingMail).where(OutgoingMail.case_id == case_id).order_by(OutgoingMail.id)
     )
     return list(incoming), list(outgoing)
+
+
+def case_id_for_message_ids(session: Session, message_ids: list[str]) -> int | None:
+    """The case one of these Message-IDs belongs to: a mail we sent, or one we received."""
+    if not message_ids:
+        return None
+    sent = session.scalar(select(OutgoingMail.case_id).where(
+        OutgoingMail.message_id.in_(message_ids), OutgoingMail.case_id.is_not(None)).limit(1))
+    if sent is not None:
+        return sent
+    return session.scalar(select(RawMessage.case_id).where(
+        RawMessage.message_id.in_(message_ids), RawMessage.case_id.is_not(None)).limit(1))
+
+
+def case_id_for_token(session: Session, token: str) -> int | None:
+    return session.scalar(select(Case.id).where(Case.reply_token == token.lower()))
+
+
+def case_id_for_number(session: Session, number: str) -> int | None:
+    return session.scalar(select(Case.id).where(Case.number == number))

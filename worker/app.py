@@ -8,9 +8,13 @@ from pathlib import Path
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from classifier.predict import Classifier
 from models.db import Database, alembic_config
+from worker.cases.env import CaseEnv
 from worker.config import Config, ConfigError
+from worker.models_registry import ActiveClassifier
 from worker.policy import Policy, load_policy
+from worker.reply_tokens import load_signing_key
 
 
 class App:
@@ -32,6 +36,20 @@ class App:
         path = Path(self.config.storage.dir)
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    @cached_property
+    def env(self) -> CaseEnv:
+        key = load_signing_key(self.config.security.signing_key_env, self.storage_dir)
+        return CaseEnv(self.policy, self.config.smtp.from_address.lower(), key, self.storage_dir)
+
+    @cached_property
+    def _active_classifier(self) -> ActiveClassifier:
+        return ActiveClassifier(self.db)
+
+    @property
+    def classifier(self) -> Classifier:
+        """Loaded once per process, and swapped when another version is promoted."""
+        return self._active_classifier.get()
 
 
 def _ensure_schema(database: Database) -> None:

@@ -36,6 +36,10 @@ class BrokerConfig(_Section):
     url: str = "stub://"
     # Worker threads of the in-process broker (stub://).
     threads: int = Field(default=2, ge=1, le=64)
+    # Retries of temporary failures (SMTP 4xx, connection errors), with exponential backoff.
+    max_retries: int = Field(default=10, ge=0)
+    min_backoff: float = Field(default=15.0, gt=0)
+    max_backoff: float = Field(default=3600.0, gt=0)
 
     @model_validator(mode="after")
     def _known_scheme(self) -> BrokerConfig:

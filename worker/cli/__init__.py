@@ -53,10 +53,12 @@ pass_app = click.make_pass_decorator(_LazyApp)
 
 
 def _register() -> None:
-    from worker.cli import cases, db, policy
+    from worker.cli import cases, db, mail, policy, retention, run
 
-    for module in (db, policy, cases):
+    for module in (db, policy, cases, mail, retention):
         triage.add_command(module.group)
+    triage.add_command(run.run)
+    triage.add_command(run.sweep)
 
 
 _register()

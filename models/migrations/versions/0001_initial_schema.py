@@ -5,10 +5,10 @@ Revises:
 Create Date: 2026-11-23 19:25:28.313154
 """
 
-from alembic import op
 import sqlalchemy as sa
-import models.base
+from alembic import op
 
+import models.base
 
 revision = '0001'
 down_revision = None

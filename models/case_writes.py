@@ -1,0 +1,86 @@
+"""Write-side repository functions for cases: events, deadlines, corrections, auto-reply counts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from models.cases import Case, CaseEvent, Deadline, LabelCorrection, SentAutoReply
+
+
+def add_event(session: Session, case: Case, kind: str, actor: str, at: datetime,
+              detail: dict | None = None, raw_message_id: int | None = None,
+              outgoing_mail_id: int | None = None) -> CaseEvent:
+    event = CaseEvent(case_id=case.id, kind=kind, actor=actor, at=at, detail=detail or {},
+                      raw_message_id=raw_message_id, outgoing_mail_id=outgoing_mail_id)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def add_deadline(session: Session, case: Case, stage: str, starts_at: datetime, due_at: datetime,
+                 round_: int = 0) -> Deadline:
+    deadline = Deadline(case_id=case.id, stage=stage, round=round_, starts_at=starts_at,
+                        due_at=due_at, state="pending", escalation_level=0)
+    session.add(deadline)
+    session.flush()
+    return deadline
+
+
+def pending_deadlines(session: Session, case_id: int, stages: tuple[str, ...] | None = None) -> list[Deadline]:
+    query = select(Deadline).where(Deadline.case_id == case_id, Deadline.state == "pending")
+    if stages:
+        query = query.where(Deadline.stage.in_(stages))
+    return list(session.scalars(query.order_by(Deadline.due_at)))
+
+
+def complete_deadlines(session: Session, case_id: int, stages: tuple[str, ...], at: datetime) -> None:
+    session.execute(update(Deadline)
+                    .where(Deadline.case_id == case_id, Deadline.stage.in_(stages),
+                           Deadline.state == "pending")
+                    .values(state="done", done_at=at))
+
+
+def cancel_deadlines(session: Session, case_id: int, at: datetime) -> None:
+    session.execute(update(Deadline)
+                    .where(Deadline.case_id == case_id, Deadline.state == "pending")
+                    .values(state="cancelled", done_at=at))
+
+
+def record_correction(session: Session, case: Case, head: str, new_label: str, by: str,
+                      source: str, at: datetime) -> LabelCorrection | None:
+    old_label = getattr(case, head)
+    if old_label == new_label:
+        return None
+    predicted = session.scalar(
+        select(LabelCorrection.predicted_label)
+        .where(LabelCorrection.case_id == case.id, LabelCorrection.head == head)
+        .order_by(LabelCorrection.id).limit(1)
+    ) or old_label
+    correction = LabelCorrection(case_id=case.id, head=head, old_label=old_label,
+                                 new_label=new_label, predicted_label=predicted,
+                                 model_version=case.model_version, corrected_by=by,
+                                 source=source, at=at)
+    session.add(correction)
+    setattr(case, head, new_label)
+    return correction
+
+
+def auto_replies_since(session: Session, address: str, since: datetime) -> int:
+    return session.scalar(select(func.count()).select_from(SentAutoReply)
+                          .where(SentAutoReply.address == address, SentAutoReply.at >= since))
+
+
+def note_auto_reply(session: Session, address: str, at: datetime, note: str) -> None:
+    session.add(SentAutoReply(address=address, at=at, note=note))
+
+
+def recent_cases_of_category(session: Session, category: str, since: datetime,
+                             limit: int = 500) -> list[Case]:
+    return list(session.scalars(
+        select(Case).where(Case.category == category, Case.created_at >= since)
+        .order_by(Case.created_at.desc()).limit(limit)
+    ))
+

@@ -1,0 +1,90 @@
+"""Repository functions for the outbox: queue once, claim once, record what happened."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from models.base import utcnow
+from models.mail import OutgoingMail
+from models.sql import insert_or_ignore
+
+
+def message_id_for(dedup_key: str, domain: str) -> str:
+    """Deterministic per row: a resend after a crash carries the same Message-ID."""
+    return f"<{hashlib.sha256(dedup_key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+def queue_mail(session: Session, case_id: int | None, draft, domain: str) -> int | None:
+    """Write one outgoing mail; None when a mail with this deduplication key already exists."""
+    inserted = insert_or_ignore(session, OutgoingMail.__table__, {
+        "case_id": case_id,
+        "kind": draft.kind,
+        "dedup_key": draft.dedup_key,
+        "to_addresses": list(draft.to),
+        "cc_addresses": list(draft.cc),
+        "subject": draft.subject,
+        "body_text": draft.text,
+        "body_html": draft.html,
+        "headers": dict(draft.headers),
+        "message_id": message_id_for(draft.dedup_key, domain),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": utcnow(),
+        "created_at": utcnow(),
+    })
+    if not inserted:
+        return None
+    return session.scalar(select(OutgoingMail.id).where(OutgoingMail.dedup_key == draft.dedup_key))
+
+
+def claim_for_sending(session: Session, mail_id: int, now: datetime) -> bool:
+    """pending → sending, for exactly one worker; the others see 0 rows and leave it."""
+    claimed = session.execute(
+        update(OutgoingMail)
+        .where(OutgoingMail.id == mail_id, OutgoingMail.status == "pending")
+        .values(status="sending", claimed_at=now, attempts=OutgoingMail.attempts + 1)
+    )
+    return claimed.rowcount == 1
+
+
+def mark_sent(session: Session, mail_id: int, now: datetime, note: str | None = None) -> None:
+    session.execute(update(OutgoingMail).where(OutgoingMail.id == mail_id)
+                    .values(status="sent", sent_at=now, last_error=note))
+
+
+def mark_failed(session: Session, mail_id: int, error: str) -> None:
+    session.execute(update(OutgoingMail).where(OutgoingMail.id == mail_id)
+                    .values(status="failed", last_error=error[:2000]))
+
+
+def defer(session: Session, mail_id: int, error: str, next_attempt_at: datetime) -> None:
+    """A temporary failure: back to pending, to be tried again later."""
+    session.execute(update(OutgoingMail).where(OutgoingMail.id == mail_id)
+                    .values(status="pending", last_error=error[:2000],
+                            next_attempt_at=next_attempt_at))
+
+
+def mails_to_send(session: Session, now: datetime, sending_lease: timedelta) -> list[int]:
+    """Pending mail that is due, and mail a crashed worker left in `sending` past its lease.
+
+    A mail stuck in `sending` may already have reached the SMTP server before the crash:
+    sending it again is the at-least-once edge (the same Message-ID lets clients fold it).
+    """
+    stale = now - sending_lease
+    rows = session.scalars(
+        select(OutgoingMail.id).where(or_(
+            (OutgoingMail.status == "pending") & (OutgoingMail.next_attempt_at <= now),
+            (OutgoingMail.status == "sending") & (OutgoingMail.claimed_at < stale),
+        )).order_by(OutgoingMail.id)
+    )
+    return list(rows)
+
+
+def release_stale(session: Session, mail_ids: list[int]) -> None:
+    session.execute(update(OutgoingMail)
+                    .where(OutgoingMail.id.in_(mail_ids), OutgoingMail.status == "sending")
+                    .values(status="pending"))

@@ -1,0 +1,91 @@
+"""Repository functions for raw messages and mailbox state: the exactly-once core of intake."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from models.base import utcnow
+from models.mail import MailboxState, RawMessage
+from models.sql import insert_or_ignore
+from worker.intake.identity import dedup_key, message_id_of
+
+
+def store_raw_message(session: Session, mailbox: str, uidvalidity: int | None, uid: int | None,
+                      raw: bytes) -> int | None:
+    """Store one delivered mail; the id of the new row, or None if this mail is already stored.
+
+    Runs inside the caller's transaction, together with the mailbox's watermark: both commit
+    or neither does, and only then may the poller flag the message on the server.
+    """
+    inserted = insert_or_ignore(session, RawMessage.__table__, {
+        "mailbox": mailbox,
+        "uidvalidity": uidvalidity,
+        "uid": uid,
+        "dedup_key": dedup_key(raw),
+        "sha256": hashlib.sha256(raw).hexdigest(),
+        "message_id": (message_id_of(raw) or "")[:998] or None,
+        "size": len(raw),
+        "raw": raw,
+        "received_at": utcnow(),
+        "status": "new",
+        "attempts": 0,
+    })
+    if not inserted:
+        return None
+    return session.scalar(select(RawMessage.id).where(RawMessage.dedup_key == dedup_key(raw)))
+
+
+def mailbox_state(session: Session, name: str) -> MailboxState:
+    """The mailbox's row, created on first use."""
+    insert_or_ignore(session, MailboxState.__table__, {"name": name, "last_uid": 0, "waiting": 0})
+    return session.get(MailboxState, name, populate_existing=True)
+
+
+def reset_watermark(session: Session, name: str, uidvalidity: int) -> None:
+    """A new UIDVALIDITY means every UID may have changed: rescan from the start."""
+    session.execute(update(MailboxState).where(MailboxState.name == name)
+                    .values(uidvalidity=uidvalidity, last_uid=0))
+
+
+def advance_watermark(session: Session, name: str, uid: int) -> None:
+    session.execute(update(MailboxState)
+                    .where(MailboxState.name == name, MailboxState.last_uid < uid)
+                    .values(last_uid=uid))
+
+
+def record_poll_success(session: Session, name: str, waiting: int, at: datetime) -> None:
+    session.execute(update(MailboxState).where(MailboxState.name == name)
+                    .values(last_success_at=at, waiting=waiting, last_error=None,
+                            token_state="ok"))
+
+
+def record_poll_error(session: Session, name: str, error: str, at: datetime,
+                      token_state: str | None = None) -> None:
+    values = {"last_error": error[:2000], "last_error_at": at}
+    if token_state:
+        values["token_state"] = token_state
+    session.execute(update(MailboxState).where(MailboxState.name == name).values(**values))
+
+
+def raw_messages_with_status(session: Session, statuses: tuple[str, ...],
+                             limit: int | None = None) -> list[RawMessage]:
+    query = select(RawMessage).where(RawMessage.status.in_(statuses)).order_by(RawMessage.id)
+    return list(session.scalars(query.limit(limit) if limit else query))
+
+
+def claim_raw_message(session: Session, raw_id: int) -> bool:
+    """Take a stored message for processing inside the caller's transaction; False if taken.
+
+    On PostgreSQL the row stays locked until the transaction ends, so a second worker
+    waits and then sees that the message is no longer `new`.
+    """
+    claimed = session.execute(
+        update(RawMessage)
+        .where(RawMessage.id == raw_id, RawMessage.status == "new")
+        .values(attempts=RawMessage.attempts + 1)
+    )
+    return claimed.rowcount == 1

@@ -1,0 +1,1 @@
+"""Cases from opening to archive: deadlines, replies, sweeps and retention."""

@@ -1,0 +1,169 @@
+"""Opening a case: the case, its first events, deadlines, attachments and outgoing mail, written
+in the caller's one transaction. Jobs to send the mail are enqueued only after it commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from models.case_numbers import next_case_number
+from models.case_writes import (
+    add_deadline,
+    add_event,
+    auto_replies_since,
+    cancel_deadlines,
+    complete_deadlines,
+    note_auto_reply,
+    recent_cases_of_category,
+)
+from models.cases import Case
+from models.mail import Attachment
+from models.outbox import queue_mail
+from worker.cases import letters
+from worker.cases.deadlines import plan_handling
+from worker.cases.env import CaseEnv
+from worker.intake.message import IntakeMessage
+from worker.reply_tokens import make_token
+
+# Kinds of mail that count towards the per-sender limit on automatic answers.
+AUTO_ANSWERS = ("acknowledgement", "out_of_scope", "too_large")
+
+
+def open_case(session: Session, env: CaseEnv, message: IntakeMessage, now: datetime,
+              related_case_id: int | None = None) -> tuple[Case, list[int]]:
+    """Writes the case and everything it causes; returns it with the outbox ids to send."""
+    policy = env.policy
+    case = _new_case(session, env, message, now, related_case_id)
+    repeat_of = _earlier_case_of_same_customer(session, env, case, now)
+    add_event(session, case, "opened", "system", now, {
+        "matched_rules": message.routing_note, "copy_to": message.copy_to,
+        "candidates": _candidates(message), "signals": _signals(message),
+    }, raw_message_id=message.raw_id)
+    if repeat_of:
+        case.repeat_of_id = repeat_of.id
+        if policy.intake.repeat_raises_severity and case.severity == "normal":
+            case.severity = "major"
+        add_event(session, case, "repeat", "system", now, {"of": repeat_of.number})
+    attachment_names = _store_attachments(session, env, message, case)
+
+    planned = plan_handling(policy, case.kind, case.severity, now)
+    for deadline in planned:
+        add_deadline(session, case, deadline.stage, deadline.starts_at, deadline.due_at)
+    due = {deadline.stage: deadline.due_at for deadline in planned}
+    complete_deadlines(session, case.id, ("register",), now)
+
+    reply_to = env.reply_to(case.reply_token)
+    drafts = []
+    if message.out_of_scope is not None:
+        case.status, case.closed_at = "out_of_scope", now
+        case.out_of_scope_reason = message.out_of_scope.reason
+        cancel_deadlines(session, case.id, now)
+        drafts.append(letters.out_of_scope_answer(case, policy, reply_to, message.out_of_scope.reason))
+        add_event(session, case, "out_of_scope", "system", now, {"rule": message.out_of_scope.name})
+    else:
+        drafts.append(letters.acknowledgement(case, policy, reply_to, message.received_at, due["reply"]))
+        drafts.append(letters.forward(case, policy, reply_to, message.received_at, due["answer"],
+                                      message.body, attachment_names))
+        for code in message.copy_to:
+            drafts.append(_copy_forward(case, env, code, reply_to, message, due["answer"], attachment_names))
+        if case.severity in ("major", "urgent"):
+            drafts.append(letters.major_notice(case, policy, due["answer"], message.body, _signals(message)))
+    return case, _queue(session, env, case, [d for d in drafts if d], now)
+
+
+def _new_case(session: Session, env: CaseEnv, message: IntakeMessage, now: datetime,
+              related_case_id: int | None) -> Case:
+    policy, parsed, fields, prediction = env.policy, message.parsed, message.fields, message.prediction
+    opened_on = now.astimezone(policy.calendar.zone).date()
+    number = next_case_number(session, policy.case_numbers.format, opened_on)
+    case = Case(
+        number=number, status="needs_review" if prediction.needs_review else "open",
+        kind=message.labels["kind"], category=message.labels["category"],
+        department=message.department, severity=message.labels["severity"],
+        confidence={head: round(p.probability, 4) for head, p in prediction.heads.items()},
+        model_version=prediction.model_version, needs_review=prediction.needs_review,
+        complainant_name=fields.name or None, complainant_address=parsed.from_address,
+        complainant_phones=list(fields.phones), channel="email", script=message.script,
+        subject=parsed.subject or "", facts=message.body, complained_object=fields.object,
+        asks=list(fields.asks), order_numbers=list(fields.order_numbers),
+        amounts=[float(a) for a in fields.amounts],
+        reply_token=make_token(env.signing_key, number), first_message_id=parsed.message_id,
+        related_case_id=related_case_id, created_at=now, updated_at=now,
+    )
+    session.add(case)
+    session.flush()
+    return case
+
+
+def _earlier_case_of_same_customer(session: Session, env: CaseEnv, case: Case,
+                                   now: datetime) -> Case | None:
+    """重复投诉: the same customer (address or phone) on the same category within the window."""
+    if case.kind != "complaint":
+        return None
+    window = env.policy.calendar.add(now, env.policy.intake.repeat_window) - now
+    phones = set(case.complainant_phones)
+    for earlier in recent_cases_of_category(session, case.category, now - window):
+        if earlier.id == case.id or earlier.kind != "complaint":
+            continue
+        if earlier.complainant_address == case.complainant_address or phones & set(earlier.complainant_phones):
+            return earlier
+    return None
+
+
+def _copy_forward(case, env, code, reply_to, message, reply_by, attachment_names):
+    """A copy of the forward to a department that must sign off (policy routing rules)."""
+    department = env.policy.departments[code]
+    draft = letters.forward(case, env.policy, reply_to, message.received_at, reply_by,
+                            message.body, attachment_names, dedup_suffix=f":copy:{code}")
+    return type(draft)(draft.kind, [department.address], draft.subject, draft.text, draft.html,
+                       draft.dedup_key, headers=draft.headers)
+
+
+def _store_attachments(session: Session, env: CaseEnv, message: IntakeMessage, case: Case) -> list[str]:
+    names = []
+    folder = env.storage_dir / "attachments" / str(message.raw_id)
+    for number, attachment in enumerate(message.parsed.attachments, start=1):
+        folder.mkdir(parents=True, exist_ok=True)
+        stored_name = f"{number:02d}-{attachment.safe_name}"
+        (folder / stored_name).write_bytes(attachment.data)
+        session.add(Attachment(
+            raw_message_id=message.raw_id, case_id=case.id, filename=attachment.filename or "",
+            stored_name=f"attachments/{message.raw_id}/{stored_name}",
+            content_type=attachment.content_type, size=len(attachment.data),
+            sha256=hashlib.sha256(attachment.data).hexdigest(),
+        ))
+        names.append(attachment.filename or attachment.safe_name)
+    return names
+
+
+def _queue(session: Session, env: CaseEnv, case: Case, drafts, now: datetime) -> list[int]:
+    """Writes the drafts to the outbox; automatic answers respect the per-sender hourly limit."""
+    limit = env.policy.intake.auto_replies_per_sender_per_hour
+    queued = []
+    for draft in drafts:
+        if draft.kind in AUTO_ANSWERS:
+            address = draft.to[0]
+            if auto_replies_since(session, address, now - timedelta(hours=1)) >= limit:
+                add_event(session, case, "auto_answer_suppressed", "system", now,
+                          {"notice": draft.kind, "reason": f"over {limit} an hour"})
+                continue
+            note_auto_reply(session, address, now, draft.kind)
+        mail_id = queue_mail(session, case.id, draft, env.domain)
+        if mail_id is not None:
+            queued.append(mail_id)
+            add_event(session, case, f"queued_{draft.kind}", "system", now,
+                      {"to": draft.to}, outgoing_mail_id=mail_id)
+    return queued
+
+
+def _candidates(message: IntakeMessage) -> dict:
+    return {head: [[label, round(p, 4)] for label, p in result.candidates]
+            for head, result in message.prediction.heads.items()}
+
+
+def _signals(message: IntakeMessage) -> list[str]:
+    return list(getattr(message.prediction, "signals", []) or [])
+

@@ -1,0 +1,95 @@
+"""Sending one outbox row: claim it, deliver it outside any transaction, record what happened.
+
+A sent forward completes the dispatch stage; a sent reply completes the reply stage and starts
+the follow-up clock. A permanent failure is recorded on the row and the case, and the desk is
+alerted once; it is never retried.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from models.case_writes import add_deadline, add_event, complete_deadlines
+from models.cases import Case
+from models.db import Database
+from models.mail import OutgoingMail
+from models.outbox import claim_for_sending, defer, mark_failed, mark_sent, queue_mail
+from worker.cases.deadlines import plan_stage
+from worker.cases.env import CaseEnv
+from worker.cases.replies import close
+from worker.config import SmtpConfig
+from worker.mailer import PermanentFailure, TemporaryFailure, deliver
+from worker.notices import MailDraft, render
+
+log = logging.getLogger("triage.mail")
+
+
+def send_outgoing(db: Database, env: CaseEnv, smtp: SmtpConfig, mail_id: int, now: datetime) -> str:
+    """'sent', 'skipped' (another worker has it, or it is done), or raises on failure."""
+    with db.transaction() as session:
+        if not claim_for_sending(session, mail_id, now):
+            return "skipped"
+        mail = session.get(OutgoingMail, mail_id)
+    try:
+        note = deliver(mail, smtp)
+    except TemporaryFailure as error:
+        with db.transaction() as session:
+            defer(session, mail_id, str(error), now + backoff(mail.attempts))
+        log.warning("mail %s (%s) deferred: %s", mail_id, mail.kind, error)
+        raise
+    except PermanentFailure as error:
+        with db.transaction() as session:
+            _record_failure(session, env, session.get(OutgoingMail, mail_id), str(error), now)
+        log.error("mail %s (%s) failed for good: %s", mail_id, mail.kind, error)
+        raise
+    with db.transaction() as session:
+        mark_sent(session, mail_id, now, note)
+        _after_sent(session, env, session.get(OutgoingMail, mail_id), now)
+    log.info("mail %s (%s) sent for case %s", mail_id, mail.kind, mail.case_id)
+    return "sent"
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min … capped at an hour."""
+    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+
+
+def _after_sent(session, env: CaseEnv, mail: OutgoingMail, now: datetime) -> None:
+    if mail.case_id is None:
+        return
+    case = session.get(Case, mail.case_id)
+    if mail.kind == "forward":
+        complete_deadlines(session, case.id, ("dispatch",), now)
+    elif mail.kind == "reply":
+        complete_deadlines(session, case.id, ("reply",), now)
+        case.replied_at = now
+        latest = next((e for e in reversed(case.events) if e.kind == "department_answer"), None)
+        if latest is not None and latest.detail.get("closes"):
+            close(session, env, case, now)
+        elif case.kind in env.policy.lifecycle.follow_up_kinds:
+            case.status = "replied"
+            follow_up = plan_stage(env.policy, case.kind, case.severity, "follow_up", now)
+            add_deadline(session, case, "follow_up", follow_up.starts_at, follow_up.due_at,
+                         round_=case.reopen_count)
+        else:
+            close(session, env, case, now)
+    add_event(session, case, f"sent_{mail.kind}", "system", now, {"to": mail.to_addresses},
+              outgoing_mail_id=mail.id)
+
+
+def _record_failure(session, env: CaseEnv, mail: OutgoingMail, error: str, now: datetime) -> None:
+    mark_failed(session, mail.id, error)
+    case = session.get(Case, mail.case_id) if mail.case_id else None
+    if case is not None:
+        add_event(session, case, "mail_failed", "system", now,
+                  {"kind": mail.kind, "to": mail.to_addresses, "error": error}, outgoing_mail_id=mail.id)
+    desk = env.policy.organisation.desk_address
+    if mail.kind == "mail_failed" or desk in mail.to_addresses:
+        return  # never alert about an alert: that is how loops start
+    subject, text, html = render("mail_failed", {
+        "case_number": case.number if case else None, "failed_kind": mail.kind,
+        "failed_subject": mail.subject, "recipients": mail.to_addresses, "error": error,
+    })
+    queue_mail(session, mail.case_id, MailDraft("mail_failed", [desk], subject, text, html,
+                                                f"mail_failed:{mail.id}"), env.domain)

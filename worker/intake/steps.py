@@ -1,0 +1,177 @@
+"""The intake steps, each a small class with a `name` and `run(message, context)`.
+
+A step reads the message and the context, fills in the message, or raises `Discard` /
+`Unparseable`. It never commits, sends or enqueues: worker/intake/service.py applies the
+outcome in one transaction afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+
+from classifier.extract import extract_fields
+from models.case_numbers import number_pattern
+from worker.intake.context import IntakeContext
+from worker.intake.machine_mail import machine_mail_reason
+from worker.intake.message import Discard, IntakeMessage, Unparseable
+from worker.mail.normalize import detect_script, normalize_text
+from worker.mail.parse import UnparseableMail, parse_message
+from worker.reply_tokens import token_from_address, token_is_genuine
+from worker.routing import out_of_scope_rule, route
+
+
+class RefuseOversized:
+    """Too large to parse safely: kept as stored, and the sender gets a polite note."""
+
+    name = "refuse-oversized"
+
+    def run(self, message: IntakeMessage, context: IntakeContext) -> None:
+        if len(message.raw) > context.policy.intake.max_message_bytes:
+            headers = BytesHeaderParser(policy=default_policy).parsebytes(message.raw)
+            auto = str(headers.get("Auto-Submitted", "no")).lower() != "no"
+            raise Discard(f"too large: {len(message.raw)} bytes",
+                          notice=None if auto else "too_large")
+
+
+class Parse:
+    name = "parse"
+
+    def run(self, message: IntakeMessage, context: IntakeContext) -> None:
+        try:
+            message.parsed = parse_message(message.raw)
+        except UnparseableMail as error:
+            raise Unparseable(str(error)) from error
+
+
+class DropMachineMail:
+    """Auto-replies, bounces, lists and our own mail never open a case or get an answer."""
+
+    name = "drop-machine-mail"
+
+    def run(self, message: IntakeMessage, context: IntakeContext) -> None:
+        sender = message.parsed.from_address
+        department = context.department_of(sender)
+        if department:
+            message.sender_role, message.sender_department = "department", department
+        elif sender == context.policy.organisation.desk_address.lower():
+            message.sender_role = "desk"
+        reason = machine_mail_reason(message.parsed, context.own_addresses)
+        if reason:
+            raise Discard(f"machine mail: {reason}")
+        if not sender:
+            raise Discard("no sender address")
+
+
+class MatchCase:
+    """A message answering one of ours belongs to that case, whoever wrote it."""
+
+    name = "match-case"
+
+    def run(self, message: IntakeMessage, context: IntakeContext) -> None:
+        parsed = message.parsed
+        candidates = [
+            ("in-reply-to", lambda: context.lookups.case_for_message_ids(
+                [i for i in [parsed.in_reply_to, *parsed.references] if i])),
+            ("reply-address", lambda: self._by_token(parsed, context)),
+            ("subject-number", lambda: self._by_subject(parsed.subject, context)),
+        ]
+        for matched_by, find in candidates:
+            case_id = find()
+            if case_id is not None:
+                message.case_id, message.matched_by = case_id, matched_by
+                return
+
+    @staticmethod
+    def _by_token(parsed, context: IntakeContext) -> int | None:
+        for address in [*parsed.to, *parsed.cc]:
+            token = token_from_address(address, context.env.from_address)
+            if token and token_is_genuine(context.env.signing_key, token):
+                return context.lookups.case_for_token(token)
+        return None
+
+    @staticmethod
+    def _by_subject(subject: str, context: IntakeContext) -> int | None:
+        pattern = number_pattern(context.policy.case_numbers.format)
+        for number in re.findall(rf"(?<![A-Za-z0-9]){pattern}(?![A-Za-z0-9])", subject or ""):
+            case_id = context.lookups.case_for_number(number)
+            if case_id is not None:
+                return case_id
+        return None
+
+
+class Normalise:
+    name = "normalise"
+
+    def run(self, message: IntakeMessage, context: IntakeContext) -> None:
+        parsed = message.parsed
+        message.body = parsed.body_text.strip() or parsed.full_text.strip()
+        message.normalised = normalize_text(message.body)
+        message.script = detect_script(f"{parsed.subject}\n{message.body}")
+
+
+class Classify:
+    name = "classify"
+
+    def run(self, message: IntakeMessage, context: IntakeContext) -> None:
+        if message.case_id is not None:
+            return
+        prediction = context.classifier.predict(
+            normalize_text(message.parsed.subject or ""), message.normalised,
+            thresholds=context.policy.thresholds.model_dump(),
+        )
+        message.prediction = prediction
+        message.labels = {head: prediction.heads[head].label for head in prediction.heads}
+
+
+class ExtractFields:
+    name = "extract-fields"
+
+    def run(self, message: IntakeMessage, context: IntakeContext) -> None:
+        if message.case_id is not None:
+            return
+        parsed = message.parsed
+        message.fields = extract_fields(
+            subject=parsed.subject or "", body=message.body, display_name=parsed.from_name or "")
+
+
+class Route:
+    """The policy's rules first, then the classifier; unsure predictions go to the desk."""
+
+    name = "route"
+
+    def run(self, message: IntakeMessage, context: IntakeContext) -> None:
+        if message.case_id is not None:
+            return
+        decision = route(context.policy, message.labels, message.prediction.needs_review,
+                         message.normalised, message.parsed.from_address)
+        message.department = decision.department
+        message.copy_to = decision.copy_to
+        message.routing_note = decision.note
+        message.out_of_scope = out_of_scope_rule(context.policy, message.normalised)
+
+
+# The whole intake, in order: a reader sees the flow from raw bytes to a routed case here.
+STEPS = (RefuseOversized(), Parse(), DropMachineMail(), MatchCase(), Normalise(), Classify(),
+         ExtractFields(), Route())
+
+
+class StepFailed(Exception):
+    def __init__(self, step: str, error: Exception):
+        super().__init__(f"{step}: {error!r}")
+        self.step = step
+        self.error = error
+
+
+def run_steps(message: IntakeMessage, context: IntakeContext) -> IntakeMessage:
+    """Runs every step; Discard and Unparseable pass through, anything else names its step."""
+    for step in STEPS:
+        try:
+            step.run(message, context)
+        except (Discard, Unparseable):
+            raise
+        except Exception as error:
+            raise StepFailed(step.name, error) from error
+        message.steps_run.append(step.name)
+    return message

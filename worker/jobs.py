@@ -1,0 +1,85 @@
+"""The dramatiq actors: thin, named `area.verb`; each loads by id, calls a service, commits.
+
+Jobs are enqueued only after the transaction that wrote their rows has committed. Every actor
+is idempotent: a job run twice (a retry, a recovery sweep) does nothing the second time.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import dramatiq
+
+from models.base import utcnow
+from worker import runtime
+from worker.cases.lifecycle import archive_due, follow_up, reply_for_latest_answer, run_sweep
+from worker.cases.retention import purge
+from worker.cases.sending import send_outgoing
+from worker.intake.poller import MailboxPoller
+from worker.intake.service import process_raw_message
+from worker.mailer import PermanentFailure, TemporaryFailure
+
+log = logging.getLogger("triage.jobs")
+_app = runtime.current_app  # resolved per call: the App of this process
+runtime.current_app()  # a worker process started by `dramatiq worker.jobs` sets its broker here
+
+
+def _moment(at: str | None) -> datetime:
+    return datetime.fromisoformat(at) if at else utcnow()
+
+
+def enqueue_sends(mail_ids: list[int]) -> None:
+    for mail_id in mail_ids:
+        send_mail.send(mail_id)
+
+
+def _retry_temporary(retries: int, error: Exception) -> bool:
+    return isinstance(error, TemporaryFailure)
+
+
+@dramatiq.actor(actor_name="mail.send", queue_name="mail", retry_when=_retry_temporary,
+                throws=(PermanentFailure,))
+def send_mail(mail_id: int) -> None:
+    app = _app()
+    send_outgoing(app.db, app.env, app.config.smtp, mail_id, utcnow())
+
+
+@dramatiq.actor(actor_name="case.open", queue_name="intake", max_retries=3)
+def open_case(raw_id: int) -> None:
+    enqueue_sends(process_raw_message(_app(), raw_id))
+
+
+@dramatiq.actor(actor_name="case.reply", queue_name="cases", max_retries=3)
+def reply_case(case_id: int, at: str | None = None) -> None:
+    enqueue_sends(reply_for_latest_answer(_app(), case_id, _moment(at)))
+
+
+@dramatiq.actor(actor_name="case.follow_up", queue_name="cases", max_retries=3)
+def follow_up_case(case_id: int, at: str | None = None) -> None:
+    enqueue_sends(follow_up(_app(), case_id, _moment(at)))
+
+
+@dramatiq.actor(actor_name="deadlines.sweep", queue_name="sweep", max_retries=0)
+def sweep_deadlines(at: str | None = None) -> None:
+    run_sweep(_app(), _moment(at), enqueue_sends, follow_up_case.send, reply_case.send, open_case.send)
+
+
+@dramatiq.actor(actor_name="cases.archive", queue_name="sweep", max_retries=0)
+def archive_cases(at: str | None = None) -> None:
+    archive_due(_app(), _moment(at))
+
+
+@dramatiq.actor(actor_name="retention.purge", queue_name="sweep", max_retries=0)
+def purge_expired(at: str | None = None) -> None:
+    purge(_app(), _moment(at), dry_run=False)
+
+
+@dramatiq.actor(actor_name="mailboxes.poll", queue_name="intake", max_retries=0)
+def poll_mailbox(name: str) -> None:
+    app = _app()
+    mailbox = next(m for m in app.config.mailboxes if m.name == name)
+    MailboxPoller(mailbox, app.db, on_stored=lambda ids: [open_case.send(i) for i in ids]).poll_once()
+
+
+QUEUES = ["intake", "cases", "mail", "sweep"]

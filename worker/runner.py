@@ -1,0 +1,124 @@
+"""`triage run`: the pollers, the in-process workers and the periodic jobs of one process.
+
+With `--once` every mailbox is drained, every job it caused runs to the end, and the process
+exits: the database, not the broker's memory, says when the work is done.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from models.base import utcnow
+from models.mail import OutgoingMail, RawMessage
+from worker import runtime
+from worker.broker import start_in_process_workers, wait_until_idle
+from worker.intake.poller import MailboxPoller
+
+log = logging.getLogger("triage.run")
+ROLES = ("poller", "scheduler", "worker")
+# Archiving and retention need not run every minute.
+SLOW_JOBS_EVERY = timedelta(hours=1)
+
+
+class Runner:
+    def __init__(self, app, roles: tuple[str, ...] = ROLES):
+        self.app = app
+        self.roles = roles
+        self.broker = runtime.install(app)
+        from worker import jobs  # actors bind to the broker installed just above
+
+        self.jobs = jobs
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.worker = None
+
+    def _pollers(self) -> list[MailboxPoller]:
+        return [MailboxPoller(mailbox, self.app.db, on_stored=self._enqueue_opening)
+                for mailbox in self.app.config.mailboxes]
+
+    def _enqueue_opening(self, raw_ids: list[int]) -> None:
+        for raw_id in raw_ids:
+            self.jobs.open_case.send(raw_id)
+
+    def start_workers(self) -> None:
+        if "worker" in self.roles and self.worker is None:
+            self.worker = start_in_process_workers(self.broker, self.app.config.broker.threads)
+
+    def run_forever(self) -> None:
+        self.start_workers()
+        if "poller" in self.roles:
+            for poller in self._pollers():
+                self._thread(f"poller-{poller.mailbox.name}", poller.run, self.stop)
+        if "scheduler" in self.roles:
+            self._thread("scheduler", self._schedule)
+        try:
+            while not self.stop.wait(1.0):
+                pass
+        except KeyboardInterrupt:
+            log.info("stopping")
+        self.shutdown()
+
+    def _thread(self, name: str, target, *args) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def _schedule(self) -> None:
+        last_slow = None
+        while not self.stop.is_set():
+            self.jobs.sweep_deadlines.send()
+            now = utcnow()
+            if last_slow is None or now - last_slow >= SLOW_JOBS_EVERY:
+                self.jobs.archive_cases.send()
+                self.jobs.purge_expired.send()
+                last_slow = now
+            self.stop.wait(self.app.config.worker.sweep_interval)
+
+    def run_once(self, timeout: float = 600.0) -> dict:
+        """Drain every mailbox, then wait until every job it caused has finished."""
+        self.start_workers()
+        with self.app.db.sessions() as session:
+            # Left `new` by an earlier run that died: claims make a second hand-off harmless.
+            self._enqueue_opening(list(session.scalars(
+                select(RawMessage.id).where(RawMessage.status == "new"))))
+        stored = 0
+        for poller in self._pollers():
+            stored += poller.poll_once().stored
+        self.drain(timeout)
+        self.shutdown()
+        return {"stored": stored}
+
+    def drain(self, timeout: float = 600.0) -> None:
+        """Waits until no stored message is unprocessed and no due mail unsent."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.jobs.sweep_deadlines.send()
+            wait_until_idle(self.broker, self.jobs.QUEUES, timeout_ms=int(timeout * 1000))
+            if self._nothing_left():
+                return
+            time.sleep(0.2)
+        log.warning("work still pending after %.0f s", timeout)
+
+    def _nothing_left(self) -> bool:
+        now = utcnow()
+        with self.app.db.sessions() as session:
+            new_messages = session.scalar(
+                select(func.count()).select_from(RawMessage).where(RawMessage.status == "new"))
+            due_mail = session.scalar(
+                select(func.count()).select_from(OutgoingMail)
+                .where(OutgoingMail.status.in_(("pending", "sending")),
+                       OutgoingMail.next_attempt_at <= now))
+        return new_messages == 0 and due_mail == 0
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=10)
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
