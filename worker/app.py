@@ -27,7 +27,7 @@ class App:
 
     @cached_property
     def db(self) -> Database:
-        database = Database(self.config.database.url)
+        database = Database(self.config.database.url_with_password())
         _ensure_schema(database)
         return database
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from sqlalchemy.engine import make_url
 
 CONFIG_ENV = "TRIAGE_CONFIG"
 
@@ -30,6 +31,14 @@ class _Section(BaseModel):
 
 class DatabaseConfig(_Section):
     url: str = "sqlite:///var/triage.db"
+    # The password goes into the URL from this variable, so the file holds no secret.
+    password_env: str = ""
+
+    def url_with_password(self) -> str:
+        password = _secret(self.password_env, "database.password_env")
+        if not password:
+            return self.url
+        return make_url(self.url).set(password=password).render_as_string(hide_password=False)
 
 
 class BrokerConfig(_Section):

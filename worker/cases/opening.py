@@ -84,7 +84,7 @@ def _new_case(session: Session, env: CaseEnv, message: IntakeMessage, now: datet
         kind=message.labels["kind"], category=message.labels["category"],
         department=message.department, severity=message.labels["severity"],
         confidence={head: round(p.probability, 4) for head, p in prediction.heads.items()},
-        model_version=prediction.model_version, needs_review=prediction.needs_review,
+        model_version=message.model_version, needs_review=prediction.needs_review,
         complainant_name=fields.name or None, complainant_address=parsed.from_address,
         complainant_phones=list(fields.phones), channel="email", script=message.script,
         subject=parsed.subject or "", facts=message.body, complained_object=fields.object,
@@ -165,5 +165,5 @@ def _candidates(message: IntakeMessage) -> dict:
 
 
 def _signals(message: IntakeMessage) -> list[str]:
-    return list(getattr(message.prediction, "signals", []) or [])
+    return [signal.reason for signal in message.prediction.signals]
 

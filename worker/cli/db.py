@@ -17,5 +17,5 @@ def group() -> None:
 def upgrade(ctx: click.Context, revision: str) -> None:
     """Apply the migrations (run once after each upgrade of the software)."""
     config = load_config(ctx.find_root().params["config_path"])
-    Database(config.database.url).upgrade(revision)
+    Database(config.database.url_with_password()).upgrade(revision)
     click.echo(f"database at {revision}")

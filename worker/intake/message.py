@@ -38,6 +38,7 @@ class IntakeMessage:
     sender_department: str | None = None
     # Classification and routing, for a message that opens a case.
     prediction: Any = None
+    model_version: str | None = None
     fields: Any = None
     labels: dict[str, str] = field(default_factory=dict)
     department: str | None = None

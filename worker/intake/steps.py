@@ -111,6 +111,9 @@ class Normalise:
         message.script = detect_script(f"{parsed.subject}\n{message.body}")
 
 
+FALLBACK_LABELS = {"kind": "complaint", "category": "other", "severity": "normal"}
+
+
 class Classify:
     name = "classify"
 
@@ -122,7 +125,9 @@ class Classify:
             thresholds=context.policy.thresholds.model_dump(),
         )
         message.prediction = prediction
-        message.labels = {head: prediction.heads[head].label for head in prediction.heads}
+        message.model_version = context.classifier.meta.get("version")
+        # A model trained without some head (an organisation's own data) leaves it to the desk.
+        message.labels = {**FALLBACK_LABELS, **prediction.labels()}
 
 
 class ExtractFields:
