@@ -27,3 +27,14 @@ def complainant_for_department(case: Case, policy: Policy) -> dict:
               "masked": [mask_phone(p) for p in case.complainant_phones]}[privacy.phone]
     address = case.complainant_address if privacy.address == "full" else None
     return {"name": name, "phones": phones, "address": address}
+
+
+def redact_for_department(text: str, case: Case, policy: Policy) -> str:
+    """The complaint text as the department may read it: the complainant's own phone numbers
+    and address are masked or removed as the policy says, wherever they appear."""
+    for phone in case.complainant_phones:
+        shown = {"full": phone, "masked": mask_phone(phone), "hidden": "[电话已隐去]"}[policy.privacy.phone]
+        text = text.replace(phone, shown)
+    if case.complainant_address and policy.privacy.address == "hidden":
+        text = text.replace(case.complainant_address, "[邮箱已隐去]")
+    return text

@@ -11,7 +11,7 @@ from datetime import datetime
 from models.cases import Case
 from worker.notices import MailDraft, chinese_date, render
 from worker.policy import Policy
-from worker.privacy import complainant_for_department
+from worker.privacy import complainant_for_department, redact_for_department
 
 STAGE_TITLES = {
     "register": "受理登记", "dispatch": "分派", "investigate": "调查核实", "resolve": "处理方案",
@@ -72,7 +72,7 @@ def forward(case: Case, policy: Policy, reply_to: str, received_at: datetime, re
         **_base(case, policy), "department": department.name, "occasion": occasion,
         "received": chinese_date(received_at, zone, True), "reply_by": chinese_date(reply_by, zone, True),
         "confidence": confidence or "—", "complainant": complainant_for_department(case, policy),
-        "text": text, "attachments": attachments, "previous_department": previous_department,
+        "text": redact_for_department(text, case, policy), "attachments": attachments, "previous_department": previous_department,
         "note": note,
     })
     key = f"forward:{case.id}:{case.department}:{occasion}:{case.reopen_count}{dedup_suffix}"
