@@ -14,6 +14,7 @@ Redis, pymap and the SMTP server run as the current user.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import glob
 import itertools
@@ -26,6 +27,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -210,7 +212,7 @@ class PostgresServer:
     def _accepts_connections(self) -> bool:
         try:
             self.execute("SELECT 1")
-        except Exception:  # noqa: BLE001 - "not yet" has many shapes while starting
+        except Exception:
             return False
         return True
 
@@ -632,8 +634,14 @@ class RecordingHandler:
     refused: list[tuple[Received, str]] = field(default_factory=list)
     replies: deque[str] = field(default_factory=deque)
     recipient_replies: dict[str, str] = field(default_factory=dict)
+    # Seconds each RCPT is held before its answer: a client killed meanwhile sent nothing.
+    rcpt_delay: float = 0.0
+    rcpt_seen: threading.Event = field(default_factory=threading.Event)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.rcpt_seen.set()
+        if self.rcpt_delay:
+            await asyncio.sleep(self.rcpt_delay)
         reply = self.recipient_replies.get(address.lower())
         if reply is not None and not reply.startswith("2"):
             return reply

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from models.base import utcnow
 from models.cases import Case, Deadline
+from models.db import Database
 from models.mail import OutgoingMail
 from worker.cli import triage
 from worker.runner import Runner
@@ -24,10 +25,15 @@ def _sent_to(smtp, address: str) -> list:
             for r in smtp.received if address in r.rcpt_tos]
 
 
-@pytest.fixture
-def app(tmp_path, imap, smtp, monkeypatch):
+@pytest.fixture(params=["sqlite+stub", "postgres+redis"])
+def app(request, tmp_path, imap, smtp, monkeypatch):
     monkeypatch.setenv("TEST_IMAP_PASSWORD", imap.password)
-    return make_app(tmp_path, imap, smtp)
+    if request.param == "sqlite+stub":
+        return make_app(tmp_path, imap, smtp)
+    database_url = request.getfixturevalue("pg_url")
+    broker_url = request.getfixturevalue("redis_url")
+    Database(database_url).upgrade()  # a server database is migrated on purpose, not on start
+    return make_app(tmp_path, imap, smtp, database_url=database_url, broker_url=broker_url)
 
 
 def _run(app):

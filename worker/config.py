@@ -112,6 +112,8 @@ class WorkerConfig(_Section):
     sweep_interval: float = Field(default=60.0, gt=0)
     # The embedded demo mailbox and SMTP server (pymap + aiosmtpd on loopback).
     demo: bool = False
+    # A mail left `sending` this long belongs to a worker that died: it is sent again.
+    sending_lease: float = Field(default=600.0, gt=0)
 
 
 class Config(_Section):

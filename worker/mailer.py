@@ -12,8 +12,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
-from models.mail import OutgoingMail
 from models.base import utcnow
+from models.mail import OutgoingMail
 from worker.config import SmtpConfig
 from worker.intake.machine_mail import LOOP_HEADER
 

@@ -13,8 +13,6 @@ from models.mail import RawMessage
 from models.outbox import mails_to_send, release_stale
 from worker.cases import sweep as sweeping
 
-# A mail left in `sending` this long was taken by a worker that died.
-SENDING_LEASE = timedelta(minutes=10)
 # A stored message still `new` this long was never handed to a job (a crash, or the
 # in-process broker's memory lost on exit).
 INTAKE_GRACE = timedelta(seconds=30)
@@ -39,7 +37,8 @@ def recover(app, now: datetime, send: Callable[[list[int]], None],
             open_job: Callable[[int], object] | None) -> None:
     """Re-enqueues what a crash left behind: the database knows, the broker may not."""
     with app.db.transaction() as session:
-        mail_ids = mails_to_send(session, now, SENDING_LEASE)
+        lease = timedelta(seconds=app.config.worker.sending_lease)
+        mail_ids = mails_to_send(session, now, lease)
         release_stale(session, mail_ids)
         stranded = list(session.scalars(select(RawMessage.id).where(
             RawMessage.status == "new", RawMessage.received_at < now - INTAKE_GRACE)))

@@ -10,8 +10,14 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from models.case_writes import (add_deadline, add_event, cancel_deadlines, complete_deadlines,
-                                pending_deadlines, record_correction)
+from models.case_writes import (
+    add_deadline,
+    add_event,
+    cancel_deadlines,
+    complete_deadlines,
+    pending_deadlines,
+    record_correction,
+)
 from models.cases import Case, CaseEvent
 from models.outbox import queue_mail
 from worker.cases import letters

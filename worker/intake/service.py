@@ -60,7 +60,7 @@ def process_raw_message(app, raw_id: int, now: datetime | None = None) -> list[i
     except StepFailed as failure:
         _mark(app, raw_id, "failed", failure.step, _trace(failure.error))
         log.error("raw message %s failed in step %s: %r", raw_id, failure.step, failure.error)
-    except Exception as error:  # noqa: BLE001 - kept on the message for `triage mail retry`
+    except Exception as error:
         _mark(app, raw_id, "failed", "apply", _trace(error))
         log.exception("raw message %s failed while applying its outcome", raw_id)
     return []
