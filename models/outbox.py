@@ -20,7 +20,7 @@ def message_id_for(dedup_key: str, domain: str) -> str:
 
 def queue_mail(session: Session, case_id: int | None, draft, domain: str) -> int | None:
     """Write one outgoing mail; None when a mail with this deduplication key already exists."""
-    inserted = insert_or_ignore(session, OutgoingMail.__table__, {
+    return insert_or_ignore(session, OutgoingMail.__table__, {
         "case_id": case_id,
         "kind": draft.kind,
         "dedup_key": draft.dedup_key,
@@ -36,9 +36,6 @@ def queue_mail(session: Session, case_id: int | None, draft, domain: str) -> int
         "next_attempt_at": utcnow(),
         "created_at": utcnow(),
     })
-    if not inserted:
-        return None
-    return session.scalar(select(OutgoingMail.id).where(OutgoingMail.dedup_key == draft.dedup_key))
 
 
 def claim_for_sending(session: Session, mail_id: int, now: datetime) -> bool:

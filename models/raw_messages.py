@@ -21,7 +21,7 @@ def store_raw_message(session: Session, mailbox: str, uidvalidity: int | None, u
     Runs inside the caller's transaction, together with the mailbox's watermark: both commit
     or neither does, and only then may the poller flag the message on the server.
     """
-    inserted = insert_or_ignore(session, RawMessage.__table__, {
+    return insert_or_ignore(session, RawMessage.__table__, {
         "mailbox": mailbox,
         "uidvalidity": uidvalidity,
         "uid": uid,
@@ -34,9 +34,6 @@ def store_raw_message(session: Session, mailbox: str, uidvalidity: int | None, u
         "status": "new",
         "attempts": 0,
     })
-    if not inserted:
-        return None
-    return session.scalar(select(RawMessage.id).where(RawMessage.dedup_key == dedup_key(raw)))
 
 
 def mailbox_state(session: Session, name: str) -> MailboxState:
@@ -51,9 +48,12 @@ def reset_watermark(session: Session, name: str, uidvalidity: int) -> None:
                     .values(uidvalidity=uidvalidity, last_uid=0))
 
 
-def advance_watermark(session: Session, name: str, uid: int) -> None:
+def advance_watermark(session: Session, name: str, uid: int, uidvalidity: int) -> None:
+    """Only within the same UIDVALIDITY: a poller still holding a session from before a
+    mailbox rebuild must not push the new watermark forward with old UIDs."""
     session.execute(update(MailboxState)
-                    .where(MailboxState.name == name, MailboxState.last_uid < uid)
+                    .where(MailboxState.name == name, MailboxState.last_uid < uid,
+                           MailboxState.uidvalidity == uidvalidity)
                     .values(last_uid=uid))
 
 

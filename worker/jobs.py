@@ -79,7 +79,11 @@ def purge_expired(at: str | None = None) -> None:
 def poll_mailbox(name: str) -> None:
     app = _app()
     mailbox = next(m for m in app.config.mailboxes if m.name == name)
-    MailboxPoller(mailbox, app.db, on_stored=lambda ids: [open_case.send(i) for i in ids]).poll_once()
+    poller = MailboxPoller(mailbox, app.db, on_stored=lambda ids: [open_case.send(i) for i in ids])
+    try:
+        poller.poll_once()
+    finally:
+        poller.close()
 
 
 QUEUES = ["intake", "cases", "mail", "sweep"]

@@ -41,6 +41,12 @@ class Runner:
         return [MailboxPoller(mailbox, self.app.db, on_stored=self._enqueue_opening)
                 for mailbox in self.app.config.mailboxes]
 
+    def _enqueue_stranded(self) -> None:
+        """Messages left `new` by a process that died: claims make a second hand-off harmless."""
+        with self.app.db.sessions() as session:
+            self._enqueue_opening(list(session.scalars(
+                select(RawMessage.id).where(RawMessage.status == "new"))))
+
     def _enqueue_opening(self, raw_ids: list[int]) -> None:
         for raw_id in raw_ids:
             self.jobs.open_case.send(raw_id)
@@ -51,6 +57,7 @@ class Runner:
 
     def run_forever(self) -> None:
         self.start_workers()
+        self._enqueue_stranded()
         if "poller" in self.roles:
             for poller in self._pollers():
                 self._thread(f"poller-{poller.mailbox.name}", poller.run, self.stop)
@@ -82,13 +89,13 @@ class Runner:
     def run_once(self, timeout: float = 600.0) -> dict:
         """Drain every mailbox, then wait until every job it caused has finished."""
         self.start_workers()
-        with self.app.db.sessions() as session:
-            # Left `new` by an earlier run that died: claims make a second hand-off harmless.
-            self._enqueue_opening(list(session.scalars(
-                select(RawMessage.id).where(RawMessage.status == "new"))))
+        self._enqueue_stranded()
         stored = 0
         for poller in self._pollers():
-            stored += poller.poll_once().stored
+            try:
+                stored += poller.poll_once().stored
+            finally:
+                poller.close()
         self.drain(timeout)
         self.shutdown()
         return {"stored": stored}

@@ -53,9 +53,9 @@ pass_app = click.make_pass_decorator(_LazyApp)
 
 
 def _register() -> None:
-    from worker.cli import cases, db, mail, policy, retention, run
+    from worker.cli import cases, db, mail, mailboxes, policy, retention, run
 
-    for module in (db, policy, cases, mail, retention):
+    for module in (db, policy, cases, mail, mailboxes, retention):
         triage.add_command(module.group)
     triage.add_command(run.run)
     triage.add_command(run.sweep)
