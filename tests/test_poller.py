@@ -629,5 +629,5 @@ def test_mailboxes_check_exits_non_zero_when_a_mailbox_is_unhealthy(tmp_path):
     assert CliRunner().invoke(triage, ["--config", str(config), "mailboxes", "--check"]).exit_code == 0
     with database.transaction() as session:
         record_poll_error(session, "m", "connection refused", utcnow())
-    result = CliRunner().invoke(triage, ["--config", str(config), "mailboxes", "--check"])
+    result = CliRunner().invoke(triage, ["--config", str(config), "mailboxes", "--check", "--format", "jsonl"])
     assert result.exit_code == 1 and "connection refused" in result.output
