@@ -43,13 +43,13 @@ class App:
         return CaseEnv(self.policy, self.config.smtp.from_address.lower(), key, self.storage_dir)
 
     @cached_property
-    def _active_classifier(self) -> ActiveClassifier:
+    def classifiers(self) -> ActiveClassifier:
+        """The classifier in force: loaded once per process, swapped when another is promoted."""
         return ActiveClassifier(self.db)
 
     @property
     def classifier(self) -> Classifier:
-        """Loaded once per process, and swapped when another version is promoted."""
-        return self._active_classifier.get()
+        return self.classifiers.get()
 
 
 def _ensure_schema(database: Database) -> None:

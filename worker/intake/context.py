@@ -20,7 +20,9 @@ class CaseLookups(Protocol):
 @dataclass(frozen=True)
 class IntakeContext:
     policy: Policy
-    classifier: Any  # classifier.predict.Classifier, loaded once per process
+    # `.get()` gives the classifier in force; loaded inside the classify step, so a broken
+    # model shows as a failure of that step.
+    classifiers: Any
     lookups: CaseLookups
     env: CaseEnv
 

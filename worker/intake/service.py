@@ -71,7 +71,7 @@ def _process(session: Session, app, raw_id: int, now: datetime) -> list[int]:
         return []  # done already, or another worker has it
     raw = session.get(RawMessage, raw_id)
     message = IntakeMessage(raw_id=raw.id, raw=raw.raw, received_at=raw.received_at)
-    context = IntakeContext(app.policy, app.classifier, SessionLookups(session), app.env)
+    context = IntakeContext(app.policy, app.classifiers, SessionLookups(session), app.env)
     try:
         run_steps(message, context)
     except Discard as discard:

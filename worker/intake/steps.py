@@ -120,12 +120,13 @@ class Classify:
     def run(self, message: IntakeMessage, context: IntakeContext) -> None:
         if message.case_id is not None:
             return
-        prediction = context.classifier.predict(
+        classifier = context.classifiers.get()
+        prediction = classifier.predict(
             normalize_text(message.parsed.subject or ""), message.normalised,
             thresholds=context.policy.thresholds.model_dump(),
         )
         message.prediction = prediction
-        message.model_version = context.classifier.meta.get("version")
+        message.model_version = classifier.meta.get("version")
         # A model trained without some head (an organisation's own data) leaves it to the desk.
         message.labels = {**FALLBACK_LABELS, **prediction.labels()}
 
