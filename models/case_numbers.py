@@ -16,7 +16,7 @@ from models.sql import insert_or_ignore
 def number_scope(fmt: str, opened_on: date) -> str:
     """The format rendered without its serial, e.g. 'TS-20261122-#': one counter per scope."""
     parts = []
-    for literal, field, spec, conversion in string.Formatter().parse(fmt):
+    for literal, field, spec, _conversion in string.Formatter().parse(fmt):
         parts.append(literal)
         if field == "seq":
             parts.append("#")
@@ -49,7 +49,7 @@ _DATE_DIRECTIVES = {"%Y": r"\d{4}", "%y": r"\d{2}", "%m": r"\d{2}", "%d": r"\d{2
 def number_pattern(fmt: str) -> str:
     """A regular expression matching the numbers this format renders (to find them in subjects)."""
     parts = []
-    for literal, field, spec, conversion in string.Formatter().parse(fmt):
+    for literal, field, spec, _conversion in string.Formatter().parse(fmt):
         parts.append(re.escape(literal))
         if field == "seq":
             parts.append(r"\d+")

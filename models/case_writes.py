@@ -29,7 +29,8 @@ def add_deadline(session: Session, case: Case, stage: str, starts_at: datetime, 
     return deadline
 
 
-def pending_deadlines(session: Session, case_id: int, stages: tuple[str, ...] | None = None) -> list[Deadline]:
+def pending_deadlines(session: Session, case_id: int,
+                      stages: tuple[str, ...] | None = None) -> list[Deadline]:
     query = select(Deadline).where(Deadline.case_id == case_id, Deadline.state == "pending")
     if stages:
         query = query.where(Deadline.stage.in_(stages))

@@ -1,7 +1,8 @@
 """Notices: every template renders in both scripts, headers are safe, privacy holds, dates are right."""
 
 from datetime import datetime
-from email import message_from_bytes, policy as email_policy
+from email import message_from_bytes
+from email import policy as email_policy
 from zoneinfo import ZoneInfo
 
 import pytest

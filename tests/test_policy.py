@@ -83,5 +83,5 @@ def test_broken_policy_gets_a_one_line_error_naming_the_key(tmp_path, content, e
 
 
 def test_unknown_preset_in_config_names_the_key(tmp_path):
-    with pytest.raises(ConfigError, match="policy.preset: no preset 'bank'"):
+    with pytest.raises(ConfigError, match=r"policy\.preset: no preset 'bank'"):
         load_policy("bank")

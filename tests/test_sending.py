@@ -6,12 +6,13 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from email import message_from_bytes, policy as email_policy
+from email import message_from_bytes
+from email import policy as email_policy
 
 import pytest
+from harness import mail, make_app, write_config
 from sqlalchemy import select
 
-from harness import make_app, mail, write_config
 from models.cases import CaseEvent
 from models.mail import OutgoingMail
 from worker.app import App

@@ -30,7 +30,7 @@ CHAIN_STAGES = ("dispatch", "investigate", "resolve", "answer", "reply")
 # Stages with their own clock: register and overall from opening, follow_up from the
 # reply, archive from closing.
 OTHER_STAGES = ("register", "overall", "follow_up", "archive")
-STAGES = ("register",) + CHAIN_STAGES + ("overall", "follow_up", "archive")
+STAGES = ("register", *CHAIN_STAGES, "overall", "follow_up", "archive")
 
 
 class _Section(BaseModel):

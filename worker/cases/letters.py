@@ -72,7 +72,8 @@ def forward(case: Case, policy: Policy, reply_to: str, received_at: datetime, re
         **_base(case, policy), "department": department.name, "occasion": occasion,
         "received": chinese_date(received_at, zone, True), "reply_by": chinese_date(reply_by, zone, True),
         "confidence": confidence or "—", "complainant": complainant_for_department(case, policy),
-        "text": redact_for_department(text, case, policy), "attachments": attachments, "previous_department": previous_department,
+        "text": redact_for_department(text, case, policy), "attachments": attachments,
+        "previous_department": previous_department,
         "note": note,
     })
     key = f"forward:{case.id}:{case.department}:{occasion}:{case.reopen_count}{dedup_suffix}"

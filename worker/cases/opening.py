@@ -108,7 +108,8 @@ def _earlier_case_of_same_customer(session: Session, env: CaseEnv, case: Case,
     for earlier in recent_cases_of_category(session, case.category, now - window):
         if earlier.id == case.id or earlier.kind != "complaint":
             continue
-        if earlier.complainant_address == case.complainant_address or phones & set(earlier.complainant_phones):
+        same_phone = phones & set(earlier.complainant_phones)
+        if earlier.complainant_address == case.complainant_address or same_phone:
             return earlier
     return None
 
