@@ -8,8 +8,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from models.base import utcnow
 from models.case_queries import find_case, list_cases, mails_of_case, next_due_by_case
 from worker.case_views import case_detail, case_row
+from worker.retraining import check_labels, relabel
 
 LIST_COLUMNS = ("number", "status", "kind", "category", "department", "severity",
                 "customer", "created_at", "next_due")
@@ -37,7 +39,10 @@ def list_command(lazy_app, output_format: str, status: str | None, limit: int | 
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
         return
-    table = Table(*LIST_COLUMNS, title=f"{len(rows)} case(s)")
+    table = Table(title=f"{len(rows)} case(s)")
+    for column in LIST_COLUMNS:
+        # The number is what people copy into `cases show`: never cut; the rest may wrap.
+        table.add_column(column, no_wrap=column == "number", overflow="fold")
     for row in rows:
         table.add_row(*(_cell(row[column]) for column in LIST_COLUMNS))
     Console().print(table)
@@ -61,6 +66,36 @@ def show_command(lazy_app, number: str, output_format: str) -> None:
         click.echo(json.dumps(detail, ensure_ascii=False, indent=2))
     else:
         click.echo(render_detail(detail))
+
+
+@group.command("relabel")
+@click.argument("number")
+@click.option("--kind", default=None)
+@click.option("--category", default=None)
+@click.option("--department", default=None, help="A department code of the policy.")
+@click.option("--severity", default=None)
+@click.option("--by", "by", default="admin", show_default=True, help="Who corrects.")
+@click.pass_obj
+def relabel_command(lazy_app, number: str, by: str, **labels: str | None) -> None:
+    """Correct a case's labels: recorded as training data for the next model and in the
+    case's history. It does not forward the case again."""
+    labels = {head: value for head, value in labels.items() if value is not None}
+    if not labels:
+        raise click.UsageError("give at least one of --kind, --category, --department, --severity")
+    app = lazy_app.get()
+    try:
+        check_labels(app.policy, labels)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    with app.db.transaction() as session:
+        case = find_case(session, number)
+        if case is None:
+            raise click.ClickException(f"no case {number}")
+        changes = relabel(session, case, labels, by, utcnow())
+    if not changes:
+        click.echo(f"{number}: already labelled so, nothing recorded")
+    for head, change in changes.items():
+        click.echo(f"{number}: {head} {change['from']} -> {change['to']}")
 
 
 def _cell(value) -> str:

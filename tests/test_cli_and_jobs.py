@@ -1,0 +1,157 @@
+"""The CLI's case views, follow-up and satisfaction, major-case notices, and the jobs' guarantees:
+idempotent when run twice, one delivery when two workers race for the same mail."""
+
+import json
+import threading
+from datetime import timedelta
+from email import message_from_bytes, policy as email_policy
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from harness import make_app, mail
+from models.base import utcnow
+from models.cases import Case, CaseEvent
+from models.db import Database
+from models.mail import OutgoingMail
+from worker.cases.sending import send_outgoing
+from worker.cli import triage
+from worker.intake.service import process_raw_message
+from worker.runner import Runner
+
+COMPLAINT = "快递员把我的包裹直接扔在小区门口，里面的陶瓷碗全碎了，运单号 YT7712345678901，要求赔偿。陈女士 13912345678"
+MAJOR = "你们回收站的秤有问题，我们小区十几户人都被少称了，已经联系了电视台记者，明天就去12315投诉！"
+
+
+@pytest.fixture(autouse=True)
+def _imap_password(imap, monkeypatch):
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", imap.password)
+
+
+def _cli(tmp_path, *args):
+    return CliRunner().invoke(triage, ["--config", str(tmp_path / "triage.toml"), *args])
+
+
+def test_help_lists_every_command_with_one_line():
+    result = CliRunner().invoke(triage, ["--help"])
+    assert result.exit_code == 0
+    for command in ("cases", "db", "mail", "mailboxes", "policy", "retention", "run", "sweep"):
+        assert f"  {command} " in result.output
+
+
+def test_cases_list_and_show(tmp_path, imap, smtp):
+    app = make_app(tmp_path, imap, smtp)
+    imap.deliver(mail("chen@qq.com", "包裹被扔门口碗全碎了", COMPLAINT, name="陈女士"))
+    Runner(app).run_once(timeout=60)
+    listed = _cli(tmp_path, "cases", "list", "--format", "jsonl")
+    assert listed.exit_code == 0, listed.output
+    (row,) = [json.loads(line) for line in listed.output.splitlines()]
+    assert set(row) >= {"number", "status", "kind", "category", "department", "severity", "customer",
+                        "created_at", "next_due"}
+    assert row["customer"] == "chen@qq.com" and row["next_due"]
+    table = _cli(tmp_path, "cases", "list")
+    assert table.exit_code == 0 and row["number"] in table.output
+    shown = _cli(tmp_path, "cases", "show", row["number"], "--format", "json")
+    detail = json.loads(shown.output)
+    assert "YT7712345678901" in detail["order_numbers"] and detail["phones"] == ["13912345678"]
+    assert {d["stage"] for d in detail["deadlines"]} >= {"dispatch", "answer", "reply", "overall"}
+    history = " ".join(item["what"] for item in detail["history"])
+    assert "mail in" in history and "acknowledgement" in history and "forward" in history
+    text = _cli(tmp_path, "cases", "show", row["number"])
+    assert text.exit_code == 0 and "deadlines:" in text.output and "history:" in text.output
+    missing = _cli(tmp_path, "cases", "show", "TS-19990101-0001")
+    assert missing.exit_code != 0 and "no case TS-19990101-0001" in missing.output
+
+
+def test_follow_up_after_the_reply_and_the_customers_satisfaction(tmp_path, imap, smtp):
+    app = make_app(tmp_path, imap, smtp)
+    imap.deliver(mail("chen@qq.com", "包裹被扔门口碗全碎了", COMPLAINT))
+    Runner(app).run_once(timeout=60)
+    forward = next(m for m in (message_from_bytes(r.data, policy=email_policy.default) for r in smtp.received)
+                   if "请于" in m["Subject"])
+    imap.deliver(mail(forward["To"].addresses[0].addr_spec, f"Re: {forward['Subject']}",
+                      "已按保价赔付 120 元并向您致歉。", in_reply_to=forward["Message-ID"]))
+    Runner(app).run_once(timeout=60)
+    with app.db.sessions() as session:
+        case = session.scalars(select(Case)).one()
+    assert case.status == "replied"
+    # Nothing yet; the follow-up goes out after the policy's working days.
+    assert _cli(tmp_path, "sweep").exit_code == 0
+    assert not [r for r in smtp.received if "回访" in message_from_bytes(r.data, policy=email_policy.default)["Subject"]]
+    later = (utcnow() + timedelta(days=10)).isoformat()
+    assert _cli(tmp_path, "sweep", "--at", later).exit_code == 0
+    follow_ups = [m for m in (message_from_bytes(r.data, policy=email_policy.default) for r in smtp.received)
+                  if "回访" in m["Subject"]]
+    assert len(follow_ups) == 1
+    assert _cli(tmp_path, "sweep", "--at", later).exit_code == 0  # a second sweep sends nothing new
+    assert len([m for m in (message_from_bytes(r.data, policy=email_policy.default) for r in smtp.received)
+                if "回访" in m["Subject"]]) == 1
+    with app.db.sessions() as session:
+        assert session.scalars(select(Case)).one().status == "closed"
+        assert session.scalar(select(OutgoingMail).where(OutgoingMail.kind == "follow_up")) is not None
+    imap.deliver(mail("chen@qq.com", f"Re: {follow_ups[0]['Subject']}", "满意，谢谢",
+                      in_reply_to=follow_ups[0]["Message-ID"]))
+    Runner(app).run_once(timeout=60)
+    with app.db.sessions() as session:
+        case = session.scalars(select(Case)).one()
+        satisfaction = session.scalar(select(CaseEvent).where(CaseEvent.kind == "satisfaction"))
+    assert case.status == "closed" and satisfaction.detail == {"value": "satisfied"}
+
+
+def test_a_major_case_is_reported_to_management_and_legal(tmp_path, imap, smtp):
+    app = make_app(tmp_path, imap, smtp)
+    imap.deliver(mail("zhao@163.com", "集体投诉回收站少称", MAJOR))
+    Runner(app).run_once(timeout=60)
+    with app.db.sessions() as session:
+        case = session.scalars(select(Case)).one()
+    assert case.severity in ("major", "urgent")
+    notices = [r for r in smtp.received if "gm@recycling.example.com" in r.rcpt_tos]
+    assert len(notices) == 1 and "legal@recycling.example.com" in notices[0].rcpt_tos
+    body = message_from_bytes(notices[0].data, policy=email_policy.default).get_body(("plain",)).get_content()
+    assert "判定依据" in body and ("12315" in body or "记者" in body)
+
+
+def test_case_open_is_idempotent_when_run_twice(tmp_path, imap, smtp):
+    app = make_app(tmp_path, imap, smtp)
+    imap.deliver(mail("chen@qq.com", "包裹被扔门口碗全碎了", COMPLAINT))
+    runner = Runner(app, ("poller",))
+    poller = runner._pollers()[0]
+    stored = []
+    poller.on_stored = stored.extend
+    poller.poll_once()
+    poller.close()
+    first = process_raw_message(app, stored[0])
+    second = process_raw_message(app, stored[0])
+    assert first and second == []
+    with app.db.sessions() as session:
+        assert len(session.scalars(select(Case)).all()) == 1
+        assert len(session.scalars(select(OutgoingMail)).all()) == len(first)
+    runner.shutdown()
+
+
+@pytest.mark.postgres
+def test_two_workers_racing_for_one_mail_deliver_it_once(tmp_path, imap, smtp, pg_url):
+    Database(pg_url).upgrade()
+    app = make_app(tmp_path, imap, smtp, database_url=pg_url)
+    imap.deliver(mail("chen@qq.com", "包裹被扔门口碗全碎了", COMPLAINT))
+    runner = Runner(app, ("poller",))
+    poller = runner._pollers()[0]
+    stored = []
+    poller.on_stored = stored.extend
+    poller.poll_once()
+    poller.close()
+    mail_ids = process_raw_message(app, stored[0])
+    results = []
+
+    def send(mail_id):
+        results.append(send_outgoing(app.db, app.env, app.config.smtp, mail_id, utcnow()))
+
+    threads = [threading.Thread(target=send, args=(mail_id,)) for mail_id in mail_ids for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count("sent") == len(mail_ids)
+    assert len(smtp.received) == len(mail_ids)
+    runner.shutdown()
