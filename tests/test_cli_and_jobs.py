@@ -4,13 +4,13 @@ idempotent when run twice, one delivery when two workers race for the same mail.
 import json
 import threading
 from datetime import timedelta
-from email import message_from_bytes, policy as email_policy
+from email import message_from_bytes
+from email import policy as email_policy
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from harness import make_app, mail
 from models.base import utcnow
 from models.cases import Case, CaseEvent
 from models.db import Database
@@ -19,6 +19,8 @@ from worker.cases.sending import send_outgoing
 from worker.cli import triage
 from worker.intake.service import process_raw_message
 from worker.runner import Runner
+
+from harness import mail, make_app
 
 COMPLAINT = "快递员把我的包裹直接扔在小区门口，里面的陶瓷碗全碎了，运单号 YT7712345678901，要求赔偿。陈女士 13912345678"
 MAJOR = "你们回收站的秤有问题，我们小区十几户人都被少称了，已经联系了电视台记者，明天就去12315投诉！"

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from harness import mail, make_app, write_config
 from sqlalchemy import select, update
 
 from models.base import utcnow
@@ -18,6 +17,8 @@ from worker.app import App
 from worker.cli import triage
 from worker.config import load_config
 from worker.runner import Runner
+
+from harness import mail, make_app, write_config
 
 DATA = Path(__file__).parent / "data"
 COMPLAINT = "你们的回收员上门称重时故意少称了五公斤，我当场指出他还骂人，要求道歉并补差价。王先生"

@@ -6,7 +6,6 @@ from email import policy as email_policy
 
 import pytest
 from click.testing import CliRunner
-from harness import mail, make_app
 from sqlalchemy import select
 
 from models.base import utcnow
@@ -15,6 +14,8 @@ from models.db import Database
 from models.mail import OutgoingMail
 from worker.cli import triage
 from worker.runner import Runner
+
+from harness import mail, make_app
 
 COMPLAINT = ("上周六预约了上门回收旧冰箱，说好上午十点到，结果回收员下午三点才来，"
              "来了还嫌东西多态度很差，称重的时候也不让我看秤。我要求给个说法并道歉！\n\n张女士 13800138000")

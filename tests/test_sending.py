@@ -10,7 +10,6 @@ from email import message_from_bytes
 from email import policy as email_policy
 
 import pytest
-from harness import mail, make_app, write_config
 from sqlalchemy import select
 
 from models.cases import CaseEvent
@@ -18,6 +17,8 @@ from models.mail import OutgoingMail
 from worker.app import App
 from worker.config import load_config
 from worker.runner import Runner
+
+from harness import mail, make_app, write_config
 
 COMPLAINT = "快递柜里的包裹被人拿走了，运单号SF1234567890123，要求赔偿。李先生"
 
