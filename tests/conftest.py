@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import pytest
+
 from servers import (
     ImapServer,
     PostgresServer,

@@ -19,7 +19,6 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 from imapclient import IMAPClient
-from servers import free_port
 from sqlalchemy import func, select
 
 from models.base import utcnow
@@ -36,6 +35,8 @@ from worker.intake.poller import (
     access_token,
     plan_batches,
 )
+
+from servers import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PASSWORD_ENV = "TEST_POLLER_IMAP_PASSWORD"
