@@ -3,7 +3,7 @@
 Session-scoped servers start once, on first use; function-scoped fixtures give each
 test a clean slate on them. A server that is not installed skips its tests on a
 laptop and fails them when CI=true. Tests that use a server's fixture get its marker
-(postgres, redis, imap), so ``-m "not postgres"`` leaves them out.
+(postgres, redis, imap, rabbitmq), so ``-m "not postgres"`` leaves them out.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ import pytest
 from servers import (
     ImapServer,
     PostgresServer,
+    RabbitServer,
     RedisServer,
     ServerMissing,
     SmtpServer,
     skip_or_fail,
     start_imap,
     start_postgres,
+    start_rabbitmq,
     start_redis,
     start_smtp,
 )
@@ -35,6 +37,7 @@ _MARKERS = {
     "postgres_server": "postgres", "pg_url": "postgres",
     "redis_server": "redis", "redis_url": "redis",
     "imap_server": "imap", "imap": "imap",
+    "rabbitmq_server": "rabbitmq", "amqp_url": "rabbitmq",
 }
 
 
@@ -84,6 +87,20 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
     redis_server.flush()
     yield redis_server.url
     redis_server.flush()
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_server() -> Iterator[RabbitServer]:
+    server = _start("rabbitmq", start_rabbitmq)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def amqp_url(rabbitmq_server: RabbitServer) -> str:
+    return rabbitmq_server.url
 
 
 @pytest.fixture(scope="session")

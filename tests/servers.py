@@ -611,6 +611,71 @@ def start_imap() -> ImapServer:
     return start_pymap()
 
 
+# --------------------------------------------------------------------------- RabbitMQ
+
+
+@dataclass
+class RabbitServer:
+    host: str
+    port: int
+    epmd_port: int
+    directory: Path
+    process: ServerProcess
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@{self.host}:{self.port}/%2F"
+
+    def stop(self) -> None:
+        self.process.stop(timeout=20)
+        # epmd daemonises out of the server's process group: end it by its own port.
+        epmd = _which("epmd")
+        if epmd:
+            subprocess.run([epmd, "-port", str(self.epmd_port), "-kill"], capture_output=True,
+                           timeout=10, check=False)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def start_rabbitmq() -> RabbitServer:
+    """rabbitmq-server with its node, database and logs in a temporary directory."""
+    binary = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+    if not os.path.exists(binary):
+        raise ServerMissing("rabbitmq-server not found: install the Debian package rabbitmq-server")
+    user = unprivileged_user("rabbitmq")
+    directory = _make_directory("rabbitmq", owner=user)
+    port, dist_port, epmd_port = free_port(), free_port(), free_port()
+    (directory / "rabbitmq.conf").write_text(
+        f"listeners.tcp.default = {HOST}:{port}\nloopback_users = none\n")
+    (directory / "enabled_plugins").write_text("[].\n")
+    if _running_as_root():
+        for path in directory.iterdir():
+            os.chown(path, user.pw_uid, user.pw_gid)
+    settings = {
+        "HOME": directory, "RABBITMQ_MNESIA_BASE": directory / "mnesia",
+        "RABBITMQ_LOG_BASE": directory / "log", "RABBITMQ_CONFIG_FILE": directory / "rabbitmq",
+        "RABBITMQ_ENABLED_PLUGINS_FILE": directory / "enabled_plugins",
+        "RABBITMQ_NODENAME": f"ct{port}@localhost", "RABBITMQ_DIST_PORT": dist_port,
+        "ERL_EPMD_PORT": epmd_port, "RABBITMQ_PID_FILE": directory / "pid",
+    }
+    argv = ["env", *(f"{key}={value}" for key, value in settings.items()), binary]
+    process = ServerProcess(argv, directory, name="rabbitmq", user=user)
+    server = RabbitServer(HOST, port, epmd_port, directory, process)
+    try:
+        process.wait_until(lambda: _accepts(port), timeout=60)
+    except ServerFailed:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    return server
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection((HOST, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 # --------------------------------------------------------------------------- SMTP
 
 

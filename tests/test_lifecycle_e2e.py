@@ -111,3 +111,19 @@ def test_a_complaint_from_arrival_to_reopening(app, imap, smtp, tmp_path):
     assert kinds.count("escalation") == 2 * (len(overdue) + 1)  # head and management; + overall
     escalations = [m for m in smtp.received if b"escalation" in m.data or "gm@" in " ".join(m.rcpt_tos)]
     assert escalations, "escalations reached the SMTP server"
+
+
+@pytest.mark.rabbitmq
+def test_the_same_actors_run_on_rabbitmq(tmp_path, imap, smtp, amqp_url, monkeypatch):
+    """amqp://: a complaint is acknowledged and forwarded, and the answer reaches the customer."""
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", imap.password)
+    app = make_app(tmp_path, imap, smtp, broker_url=amqp_url)
+    imap.deliver(mail("zhang.nvshi@qq.com", "回收员迟到还态度差", COMPLAINT, name="张女士"))
+    _run(app)
+    (ack,) = _sent_to(smtp, "zhang.nvshi@qq.com")
+    forward = next(m for m in (message_from_bytes(r.data, policy=email_policy.default) for r in smtp.received)
+                   if "请于" in m["Subject"])
+    imap.deliver(mail(forward["To"].addresses[0].addr_spec, f"Re: {forward['Subject']}",
+                      "已核实并向您致歉。", in_reply_to=forward["Message-ID"]))
+    _run(app)
+    assert "已核实并向您致歉" in _sent_to(smtp, "zhang.nvshi@qq.com")[-1].get_body(("plain",)).get_content()

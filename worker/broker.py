@@ -40,6 +40,8 @@ def wait_until_idle(broker: dramatiq.Broker, queues: list[str], timeout_ms: int 
     # A failed job is already recorded in the database (a failed mail, a failed message):
     # waiting must not raise it again, which the in-process broker does by default.
     options = {"fail_fast": False} if isinstance(broker, StubBroker) else {}
+    if type(broker).__name__ == "RabbitmqBroker":
+        options = {"min_successes": 2, "idle_time": 50}  # the default polls each queue 10 times
     for _ in range(2):  # a job may enqueue into a queue already joined: go round twice
         for queue in queues:
             broker.join(queue, timeout=timeout_ms, **options)
