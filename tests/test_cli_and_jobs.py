@@ -12,9 +12,10 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from models.base import utcnow
-from models.cases import Case, CaseEvent
+from models.cases import Case, CaseEvent, Deadline
 from models.db import Database
 from models.mail import OutgoingMail
+from worker.cases.deadlines import reminder_moment
 from worker.cases.sending import send_outgoing
 from worker.cli import triage
 from worker.intake.service import process_raw_message
@@ -157,3 +158,32 @@ def test_two_workers_racing_for_one_mail_deliver_it_once(tmp_path, imap, smtp, p
     assert results.count("sent") == len(mail_ids)
     assert len(smtp.received) == len(mail_ids)
     runner.shutdown()
+
+
+def test_reminder_at_three_quarters_then_head_then_management_each_once(tmp_path, imap, smtp):
+    app = make_app(tmp_path, imap, smtp)
+    imap.deliver(mail("chen@qq.com", "包裹被扔门口碗全碎了", COMPLAINT))
+    Runner(app).run_once(timeout=60)
+    with app.db.sessions() as session:
+        investigate = session.scalar(select(Deadline).where(Deadline.stage == "investigate"))
+        case = session.scalars(select(Case)).one()
+    department = app.policy.departments[case.department]
+    remind_at = reminder_moment(app.policy, investigate.starts_at, investigate.due_at)
+    management_at = app.policy.calendar.add(investigate.due_at, "1 working day")
+    minute = timedelta(minutes=1)
+
+    def sweep_at(moment):
+        assert _cli(tmp_path, "sweep", "--at", moment.isoformat()).exit_code == 0
+        with app.db.sessions() as session:
+            rows = session.scalars(select(OutgoingMail).where(OutgoingMail.kind.in_(("reminder", "escalation")))).all()
+        return [(row.kind, row.to_addresses[0], row.subject.split("「")[1].split("」")[0]) for row in rows]
+
+    assert sweep_at(remind_at - minute) == []
+    assert sweep_at(remind_at + minute) == [("reminder", department.address, "调查核实")]
+    assert sweep_at(remind_at + minute) == [("reminder", department.address, "调查核实")]
+    after_due = sweep_at(investigate.due_at + minute)
+    assert ("escalation", department.head, "调查核实") in after_due
+    assert not any(to == "gm@recycling.example.com" for _, to, _ in after_due)
+    later = sweep_at(management_at + minute)
+    assert later.count(("escalation", "gm@recycling.example.com", "调查核实")) == 1
+    assert later.count(("escalation", department.head, "调查核实")) == 1
