@@ -18,6 +18,7 @@ from models.mail import OutgoingMail
 from worker.cases.deadlines import reminder_moment
 from worker.cases.sending import send_outgoing
 from worker.cli import triage
+from worker.intake.poller import MailboxPoller
 from worker.intake.service import process_raw_message
 from worker.runner import Runner
 
@@ -115,36 +116,34 @@ def test_a_major_case_is_reported_to_management_and_legal(tmp_path, imap, smtp):
     assert "判定依据" in body and ("12315" in body or "记者" in body)
 
 
+def _store_one_complaint(app, imap) -> int:
+    """Delivered and stored by the poller, not yet processed: the id of its raw message."""
+    imap.deliver(mail("chen@qq.com", "包裹被扔门口碗全碎了", COMPLAINT))
+    stored = []
+    poller = MailboxPoller(app.config.mailboxes[0], app.db, on_stored=stored.extend)
+    try:
+        poller.poll_once()
+    finally:
+        poller.close()
+    return stored[0]
+
+
 def test_case_open_is_idempotent_when_run_twice(tmp_path, imap, smtp):
     app = make_app(tmp_path, imap, smtp)
-    imap.deliver(mail("chen@qq.com", "包裹被扔门口碗全碎了", COMPLAINT))
-    runner = Runner(app, ("poller",))
-    poller = runner._pollers()[0]
-    stored = []
-    poller.on_stored = stored.extend
-    poller.poll_once()
-    poller.close()
-    first = process_raw_message(app, stored[0])
-    second = process_raw_message(app, stored[0])
+    raw_id = _store_one_complaint(app, imap)
+    first = process_raw_message(app, raw_id)
+    second = process_raw_message(app, raw_id)
     assert first and second == []
     with app.db.sessions() as session:
         assert len(session.scalars(select(Case)).all()) == 1
         assert len(session.scalars(select(OutgoingMail)).all()) == len(first)
-    runner.shutdown()
 
 
 @pytest.mark.postgres
 def test_two_workers_racing_for_one_mail_deliver_it_once(tmp_path, imap, smtp, pg_url):
     Database(pg_url).upgrade()
     app = make_app(tmp_path, imap, smtp, database_url=pg_url)
-    imap.deliver(mail("chen@qq.com", "包裹被扔门口碗全碎了", COMPLAINT))
-    runner = Runner(app, ("poller",))
-    poller = runner._pollers()[0]
-    stored = []
-    poller.on_stored = stored.extend
-    poller.poll_once()
-    poller.close()
-    mail_ids = process_raw_message(app, stored[0])
+    mail_ids = process_raw_message(app, _store_one_complaint(app, imap))
     results = []
 
     def send(mail_id):
@@ -157,7 +156,6 @@ def test_two_workers_racing_for_one_mail_deliver_it_once(tmp_path, imap, smtp, p
         thread.join()
     assert results.count("sent") == len(mail_ids)
     assert len(smtp.received) == len(mail_ids)
-    runner.shutdown()
 
 
 def test_reminder_at_three_quarters_then_head_then_management_each_once(tmp_path, imap, smtp):

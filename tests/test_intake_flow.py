@@ -208,14 +208,19 @@ def _forward_of(smtp, case: Case):
                 if case.number in m["Subject"] and "请于" in m["Subject"])
 
 
+def _department_replies(imap, smtp, case: Case, text: str) -> None:
+    """The department answers the forward by replying to it from its own address."""
+    forward = _forward_of(smtp, case)
+    imap.deliver(mail(forward["To"].addresses[0].addr_spec, f"Re: {forward['Subject']}", text,
+                      in_reply_to=forward["Message-ID"]))
+
+
 def test_desk_approval_before_the_answer_reaches_the_customer(tmp_path, imap, smtp):
     policy = tmp_path / "policy.toml"
     policy.write_text('extends = "recycling"\n[lifecycle]\nreply_requires_approval = true\n', encoding="utf-8")
     app = _app_with_policy(tmp_path, imap, smtp, policy)
     case = _open_one(app, imap)
-    forward = _forward_of(smtp, case)
-    imap.deliver(mail(forward["To"].addresses[0].addr_spec, f"Re: {forward['Subject']}",
-                      "已核实，补差价 20 元并致歉。", in_reply_to=forward["Message-ID"]))
+    _department_replies(imap, smtp, case, "已核实，补差价 20 元并致歉。")
     _run(app)
     desk = app.policy.organisation.desk_address
     (approval,) = [m for m in _sent(smtp, desk) if "待审核" in m["Subject"]]
@@ -229,9 +234,7 @@ def test_desk_approval_before_the_answer_reaches_the_customer(tmp_path, imap, sm
 def test_reassignment_is_recorded_as_a_correction_and_forwarded(tmp_path, imap, smtp):
     app = make_app(tmp_path, imap, smtp)
     case = _open_one(app, imap)
-    forward = _forward_of(smtp, case)
-    imap.deliver(mail(forward["To"].addresses[0].addr_spec, f"Re: {forward['Subject']}",
-                      "转派 财务部\n主要是差价退款问题", in_reply_to=forward["Message-ID"]))
+    _department_replies(imap, smtp, case, "转派 财务部\n主要是差价退款问题")
     _run(app)
     (case,) = _cases(app)
     assert case.department == "finance"
@@ -244,9 +247,7 @@ def test_reassignment_is_recorded_as_a_correction_and_forwarded(tmp_path, imap, 
 def test_closing_by_the_department(tmp_path, imap, smtp):
     app = make_app(tmp_path, imap, smtp)
     case = _open_one(app, imap)
-    forward = _forward_of(smtp, case)
-    imap.deliver(mail(forward["To"].addresses[0].addr_spec, f"Re: {forward['Subject']}",
-                      "结案\n已退回差价 20 元，回收员已调岗。", in_reply_to=forward["Message-ID"]))
+    _department_replies(imap, smtp, case, "结案\n已退回差价 20 元，回收员已调岗。")
     _run(app)
     (case,) = _cases(app)
     assert case.status == "closed"

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from models.base import utcnow
 from models.case_queries import find_case, list_cases, mails_of_case, next_due_by_case
 from worker.case_views import case_detail, case_row
-from worker.retraining import check_labels, relabel
+from worker.cli.output import print_rows
+from worker.retraining import HEADS, check_labels, relabel
 
 LIST_COLUMNS = ("number", "status", "kind", "category", "department", "severity",
                 "customer", "created_at", "next_due")
@@ -35,17 +34,7 @@ def list_command(lazy_app, output_format: str, status: str | None, limit: int | 
         cases = list_cases(session, status=status, limit=limit)
         due = next_due_by_case(session, [case.id for case in cases])
         rows = [case_row(case, due.get(case.id), app.policy.calendar.zone) for case in cases]
-    if output_format == "jsonl":
-        for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False))
-        return
-    table = Table(title=f"{len(rows)} case(s)")
-    for column in LIST_COLUMNS:
-        # The number is what people copy into `cases show`: never cut; the rest may wrap.
-        table.add_column(column, no_wrap=column == "number", overflow="fold")
-    for row in rows:
-        table.add_row(*(_cell(row[column]) for column in LIST_COLUMNS))
-    Console().print(table)
+    print_rows(rows, LIST_COLUMNS, output_format, f"{len(rows)} case(s)", keep_whole="number")
 
 
 @group.command("show")
@@ -79,7 +68,7 @@ def show_command(lazy_app, number: str, output_format: str) -> None:
 def relabel_command(lazy_app, number: str, by: str, **labels: str | None) -> None:
     """Correct a case's labels: recorded as training data for the next model and in the
     case's history. It does not forward the case again."""
-    labels = {head: value for head, value in labels.items() if value is not None}
+    labels = {head: labels[head] for head in HEADS if labels[head] is not None}
     if not labels:
         raise click.UsageError("give at least one of --kind, --category, --department, --severity")
     app = lazy_app.get()
@@ -96,10 +85,6 @@ def relabel_command(lazy_app, number: str, by: str, **labels: str | None) -> Non
         click.echo(f"{number}: already labelled so, nothing recorded")
     for head, change in changes.items():
         click.echo(f"{number}: {head} {change['from']} -> {change['to']}")
-
-
-def _cell(value) -> str:
-    return "" if value is None else str(value)
 
 
 def render_detail(detail: dict) -> str:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import click
-from rich.console import Console
-from rich.table import Table
 
 from models.mail import RAW_STATUSES
 from models.raw_messages import raw_messages_with_status
+from worker.cli.output import print_rows
 from worker.intake.service import process_raw_message, retry_raw_messages
 from worker.runner import Runner
 
@@ -33,15 +30,8 @@ def list_command(lazy_app, statuses: tuple[str, ...], output_format: str) -> Non
                  "size": m.size, "received_at": m.received_at.isoformat(timespec="seconds"),
                  "case_id": m.case_id}
                 for m in raw_messages_with_status(session, statuses or ("failed", "unparseable"))]
-    if output_format == "jsonl":
-        for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False))
-        return
-    table = Table("id", "mailbox", "status", "step", "reason", "received_at", title=f"{len(rows)} message(s)")
-    for row in rows:
-        table.add_row(str(row["id"]), row["mailbox"], row["status"], row["step"] or "",
-                      row["reason"] or "", row["received_at"])
-    Console().print(table)
+    print_rows(rows, ("id", "mailbox", "status", "step", "reason", "received_at"), output_format,
+               f"{len(rows)} message(s)", keep_whole="id")
 
 
 @group.command("retry")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, tzinfo
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from models.mail import MailboxState
+from worker.cli.output import print_rows
 
 COLUMNS = ("name", "health", "last_success", "waiting", "last_error", "last_error_at",
            "token_state")
@@ -60,13 +58,5 @@ def group(lazy_app, output_format: str, check: bool) -> None:
 
 
 def _print(rows: list[dict], output_format: str) -> None:
-    if output_format == "jsonl":
-        for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False))
-        return
-    table = Table(title=f"{len(rows)} mailbox(es)")
-    for column in COLUMNS:
-        table.add_column(column, overflow="fold")  # an error cut to "…" would hide its point
-    for row in rows:
-        table.add_row(*("" if row[column] is None else str(row[column]) for column in COLUMNS))
-    Console().print(table)
+    # Every column folds rather than being cut: an error shortened to "…" would hide its point.
+    print_rows(rows, COLUMNS, output_format, f"{len(rows)} mailbox(es)", keep_whole="name")
