@@ -6,6 +6,7 @@ job, a second sweep) writes one mail.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from models.cases import Case
@@ -126,8 +127,7 @@ def customer_reply(case: Case, policy: Policy, answer: str, reply_to: str, answe
     """The department's answer, to the customer, with the desk in copy."""
     draft = _to_customer(case, policy, "reply", f"reply:{case.id}:{answer_ref}", reply_to,
                          case.first_message_id, answer=answer)
-    return MailDraft(draft.kind, draft.to, draft.subject, draft.text, draft.html, draft.dedup_key,
-                     cc=[policy.organisation.desk_address], headers=draft.headers)
+    return replace(draft, cc=[policy.organisation.desk_address])
 
 
 def approval_request(case: Case, policy: Policy, answer: str, reply_to: str, answer_ref: int) -> MailDraft:

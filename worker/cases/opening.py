@@ -5,6 +5,7 @@ in the caller's one transaction. Jobs to send the mail are enqueued only after i
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -119,8 +120,7 @@ def _copy_forward(case, env, code, reply_to, message, reply_by, attachment_names
     department = env.policy.departments[code]
     draft = letters.forward(case, env.policy, reply_to, message.received_at, reply_by,
                             message.body, attachment_names, dedup_suffix=f":copy:{code}")
-    return type(draft)(draft.kind, [department.address], draft.subject, draft.text, draft.html,
-                       draft.dedup_key, headers=draft.headers)
+    return replace(draft, to=[department.address])
 
 
 def _store_attachments(session: Session, env: CaseEnv, message: IntakeMessage, case: Case) -> list[str]:
