@@ -72,6 +72,7 @@ def test_forward_masks_the_phone_and_hides_the_address():
     assert "zhang@qq.com" not in draft.text
     assert "请于 2026年11月27日（星期五）18:00 前回复" in draft.text
     assert "延期 N 个工作日" in draft.text and "照片.jpg" in draft.text
+    assert "投诉请求：道歉" in draft.text  # codes are shown in words
 
 
 def test_a_complaint_about_staff_goes_to_the_head_not_the_shared_address():

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from classifier.predict import Classifier
 from models.db import Database, alembic_config
 from worker.cases.env import CaseEnv
 from worker.config import Config, ConfigError
 from worker.models_registry import ActiveClassifier
 from worker.policy import Policy, load_policy
 from worker.reply_tokens import load_signing_key
+
+if TYPE_CHECKING:  # scikit-learn takes seconds to import: only processes that classify pay it
+    from classifier.predict import Classifier
 
 
 class App:

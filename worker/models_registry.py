@@ -11,12 +11,15 @@ import logging
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 import classifier
-from classifier.predict import Classifier
 from models.model_versions import ModelVersion
+
+if TYPE_CHECKING:
+    from classifier.predict import Classifier
 
 SHIPPED_MODEL_DIR = Path(classifier.__file__).resolve().parent / "model"
 CHECK_EVERY_SECONDS = 5.0
@@ -44,6 +47,8 @@ class ActiveClassifier:
         version, path = active_model(self.db)
         if self._loaded is not None and self._loaded[0] == version:
             return
+        from classifier.predict import Classifier  # scikit-learn loads only where it is used
+
         self._loaded = (version, Classifier.load(path))
         log.info("classifier model %s loaded from %s", version, path)
 

@@ -20,6 +20,13 @@ STAGE_TITLES = {
     "archive": "归档",
 }
 
+# What the complainant asks for (投诉请求), in the words departments read.
+ASK_TITLES = {
+    "refund": "退款", "compensation": "赔偿", "apology": "道歉", "redo_service": "重新服务",
+    "explanation": "解释说明", "punish_staff": "处理相关人员", "repair": "维修", "replace": "更换",
+    "invoice": "开具发票", "information": "提供信息",
+}
+
 
 def case_variables(case: Case, policy: Policy) -> dict:
     title = policy.label_title
@@ -28,7 +35,8 @@ def case_variables(case: Case, policy: Policy) -> dict:
         "kind_title": title(case.kind), "category_title": title(case.category),
         "severity_title": title(case.severity), "subject": case.subject,
         "needs_review": case.needs_review, "reopen_count": case.reopen_count,
-        "order_numbers": case.order_numbers, "asks": case.asks, "object": case.complained_object,
+        "order_numbers": case.order_numbers, "asks": [ASK_TITLES.get(a, a) for a in case.asks],
+        "object": case.complained_object,
     }
 
 
