@@ -19,6 +19,7 @@ from worker.cases.sending import send_outgoing
 from worker.intake.poller import MailboxPoller
 from worker.intake.service import process_raw_message
 from worker.mailer import PermanentFailure, TemporaryFailure
+from worker.stats.mailing import queue_due_reports
 
 log = logging.getLogger("triage.jobs")
 _app = runtime.current_app  # resolved per call: the App of this process
@@ -73,6 +74,12 @@ def archive_cases(at: str | None = None) -> None:
 @dramatiq.actor(actor_name="retention.purge", queue_name="sweep", max_retries=0)
 def purge_expired(at: str | None = None) -> None:
     purge(_app(), _moment(at), dry_run=False)
+
+
+@dramatiq.actor(actor_name="stats.report", queue_name="sweep", max_retries=0)
+def mail_reports(at: str | None = None) -> None:
+    """The finished periods' statistics to management, once each (the outbox deduplicates)."""
+    enqueue_sends(queue_due_reports(_app(), _moment(at)))
 
 
 @dramatiq.actor(actor_name="mailboxes.poll", queue_name="intake", max_retries=0)

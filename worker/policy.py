@@ -176,6 +176,13 @@ class Retention(_Section):
     years: int = Field(default=3, ge=1, le=30)
 
 
+class Reports(_Section):
+    # Statistics mailed to organisation.management (DOMAIN.md §6), once per period.
+    monthly: bool = True
+    weekly: bool = False
+    quarterly: bool = False
+
+
 class Policy(_Section):
     organisation: Organisation
     labels: Labels = Labels()
@@ -192,6 +199,7 @@ class Policy(_Section):
     intake: Intake = Intake()
     lifecycle: Lifecycle = Lifecycle()
     retention: Retention = Retention()
+    reports: Reports = Reports()
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:

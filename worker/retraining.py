@@ -31,15 +31,29 @@ def allowed_labels(policy: Policy) -> dict[str, list[str]]:
     }
 
 
-def check_labels(policy: Policy, labels: dict[str, str]) -> None:
-    """Raises ValueError naming the first head whose value the policy does not know."""
+def checked_labels(policy: Policy, labels: dict[str, str]) -> dict[str, str]:
+    """The labels with departments as codes (a department's name or address is accepted, as in
+    a 转派 reply); ValueError names the first value the policy does not know."""
     allowed = allowed_labels(policy)
+    checked = {}
     for head, value in labels.items():
         if head not in allowed:
             raise ValueError(f"unknown head {head!r} (heads: {', '.join(HEADS)})")
+        if head == "department":
+            value = _department_code(policy, value) or value
         if value not in allowed[head]:
             raise ValueError(f"--{head}: unknown {head} {value!r} (the policy has: "
                              f"{', '.join(allowed[head])})")
+        checked[head] = value
+    return checked
+
+
+def _department_code(policy: Policy, named: str) -> str | None:
+    named = named.strip().lower()
+    for code, department in policy.departments.items():
+        if named in (code.lower(), department.name.lower(), department.address.lower()):
+            return code
+    return None
 
 
 def relabel(session: Session, case: Case, labels: dict[str, str], by: str,

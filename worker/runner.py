@@ -14,14 +14,15 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from models.base import utcnow
-from models.mail import OutgoingMail, RawMessage
+from models.mail import RawMessage
+from models.outbox import mails_to_send
 from worker import runtime
 from worker.broker import start_in_process_workers, wait_until_idle
 from worker.intake.poller import MailboxPoller
 
 log = logging.getLogger("triage.run")
 ROLES = ("poller", "scheduler", "worker")
-# Archiving and retention need not run every minute.
+# Archiving, retention and the periodic reports need not run every minute.
 SLOW_JOBS_EVERY = timedelta(hours=1)
 
 
@@ -83,6 +84,7 @@ class Runner:
             if last_slow is None or now - last_slow >= SLOW_JOBS_EVERY:
                 self.jobs.archive_cases.send()
                 self.jobs.purge_expired.send()
+                self.jobs.mail_reports.send()
                 last_slow = now
             self.stop.wait(self.app.config.worker.sweep_interval)
 
@@ -116,11 +118,11 @@ class Runner:
         with self.app.db.sessions() as session:
             new_messages = session.scalar(
                 select(func.count()).select_from(RawMessage).where(RawMessage.status == "new"))
-            due_mail = session.scalar(
-                select(func.count()).select_from(OutgoingMail)
-                .where(OutgoingMail.status.in_(("pending", "sending")),
-                       OutgoingMail.next_attempt_at <= now))
-        return new_messages == 0 and due_mail == 0
+            # What the sweep would send now: due mail, and mail left `sending` past its lease.
+            # A mail a killed process left `sending` within the lease is not waited for (it may
+            # have reached the SMTP server); a later run sends it once the lease has passed.
+            due_mail = mails_to_send(session, now, timedelta(seconds=self.app.config.worker.sending_lease))
+        return new_messages == 0 and not due_mail
 
     def shutdown(self) -> None:
         self.stop.set()

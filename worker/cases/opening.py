@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from models.case_numbers import next_case_number
+from models.case_queries import earlier_complaint_of_customer
 from models.case_writes import (
     add_deadline,
     add_event,
@@ -18,7 +19,6 @@ from models.case_writes import (
     cancel_deadlines,
     complete_deadlines,
     note_auto_reply,
-    recent_cases_of_category,
 )
 from models.cases import Case
 from models.mail import Attachment
@@ -42,17 +42,19 @@ def open_case(session: Session, env: CaseEnv, message: IntakeMessage, now: datet
     add_event(session, case, "opened", "system", now, {
         "matched_rules": message.routing_note, "copy_to": message.copy_to,
         "candidates": _candidates(message), "signals": _signals(message),
-    }, raw_message_id=message.raw_id)
+    }, raw_message_id=message.raw_id, flush=False)
     if repeat_of:
         case.repeat_of_id = repeat_of.id
         if policy.intake.repeat_raises_severity and case.severity == "normal":
             case.severity = "major"
-        add_event(session, case, "repeat", "system", now, {"of": repeat_of.number})
+        add_event(session, case, "repeat", "system", now, {"of": repeat_of.number}, flush=False)
     attachment_names = _store_attachments(session, env, message, case)
 
-    planned = plan_handling(policy, case.kind, case.severity, now)
+    # The clock runs from receipt (受理), not from when a worker got round to the message.
+    planned = plan_handling(policy, case.kind, case.severity, message.received_at)
+    # Unflushed: the rows above go in one batch when the next statement autoflushes.
     for deadline in planned:
-        add_deadline(session, case, deadline.stage, deadline.starts_at, deadline.due_at)
+        add_deadline(session, case, deadline.stage, deadline.starts_at, deadline.due_at, flush=False)
     due = {deadline.stage: deadline.due_at for deadline in planned}
     complete_deadlines(session, case.id, ("register",), now)
 
@@ -105,14 +107,7 @@ def _earlier_case_of_same_customer(session: Session, env: CaseEnv, case: Case,
     if case.kind != "complaint":
         return None
     window = env.policy.calendar.add(now, env.policy.intake.repeat_window) - now
-    phones = set(case.complainant_phones)
-    for earlier in recent_cases_of_category(session, case.category, now - window):
-        if earlier.id == case.id or earlier.kind != "complaint":
-            continue
-        same_phone = phones & set(earlier.complainant_phones)
-        if earlier.complainant_address == case.complainant_address or same_phone:
-            return earlier
-    return None
+    return earlier_complaint_of_customer(session, case, now - window)
 
 
 def _copy_forward(case, env, code, reply_to, message, reply_by, attachment_names):
@@ -156,7 +151,7 @@ def _queue(session: Session, env: CaseEnv, case: Case, drafts, now: datetime) ->
         if mail_id is not None:
             queued.append(mail_id)
             add_event(session, case, f"queued_{draft.kind}", "system", now,
-                      {"to": draft.to}, outgoing_mail_id=mail_id)
+                      {"to": draft.to}, outgoing_mail_id=mail_id, flush=False)
     return queued
 
 

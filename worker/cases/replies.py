@@ -153,6 +153,9 @@ def _customer_message(session, env, message, case, now, actor) -> list[int] | No
         if case.status == "out_of_scope" or now > env.policy.calendar.add(
                 closed_at, env.policy.intake.reopen_window):
             return None
+        # Writing again on a closed case within the window is a verdict too (statistics count it).
+        add_event(session, case, "satisfaction", actor, now, {"value": "unsatisfied"},
+                  raw_message_id=message.raw_id)
         return reopen(session, env, case, now, actor, message.raw_id, message.body)
     if case.status == "replied" and satisfaction:
         add_event(session, case, "satisfaction", actor, now, {"value": satisfaction},

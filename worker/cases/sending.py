@@ -62,7 +62,8 @@ def _after_sent(session, env: CaseEnv, mail: OutgoingMail, now: datetime) -> Non
     if mail.kind == "forward":
         complete_deadlines(session, case.id, ("dispatch",), now)
     elif mail.kind == "reply":
-        complete_deadlines(session, case.id, ("reply",), now)
+        # The customer has the result: the case is handled, within its overall limit or not.
+        complete_deadlines(session, case.id, ("reply", "overall"), now)
         case.replied_at = now
         latest = next((e for e in reversed(case.events) if e.kind == "department_answer"), None)
         if latest is not None and latest.detail.get("closes"):

@@ -53,12 +53,17 @@ pass_app = click.make_pass_decorator(_LazyApp)
 
 
 def _register() -> None:
-    from worker.cli import cases, db, mail, mailboxes, policy, retention, run
+    from worker.cli import cases, classify, db, mail, mailboxes, model, policy, retention, run
 
-    for module in (db, policy, cases, mail, mailboxes, retention):
+    for module in (db, policy, cases, mail, mailboxes, retention, model):
         triage.add_command(module.group)
+    triage.add_command(classify.classify)
     triage.add_command(run.run)
     triage.add_command(run.sweep)
+    from worker.cli import demo as demo_cli
+    triage.add_command(demo_cli.demo)
+    from worker.cli import stats as stats_cli
+    triage.add_command(stats_cli.stats)
 
 
 _register()

@@ -10,7 +10,7 @@ from models.base import utcnow
 from models.case_queries import find_case, list_cases, mails_of_case, next_due_by_case
 from worker.case_views import case_detail, case_row
 from worker.cli.output import print_rows
-from worker.retraining import HEADS, check_labels, relabel
+from worker.retraining import HEADS, checked_labels, relabel
 
 LIST_COLUMNS = ("number", "status", "kind", "category", "department", "severity",
                 "customer", "created_at", "next_due")
@@ -61,7 +61,7 @@ def show_command(lazy_app, number: str, output_format: str) -> None:
 @click.argument("number")
 @click.option("--kind", default=None)
 @click.option("--category", default=None)
-@click.option("--department", default=None, help="A department code of the policy.")
+@click.option("--department", default=None, help="A department of the policy: code or name.")
 @click.option("--severity", default=None)
 @click.option("--by", "by", default="admin", show_default=True, help="Who corrects.")
 @click.pass_obj
@@ -73,7 +73,7 @@ def relabel_command(lazy_app, number: str, by: str, **labels: str | None) -> Non
         raise click.UsageError("give at least one of --kind, --category, --department, --severity")
     app = lazy_app.get()
     try:
-        check_labels(app.policy, labels)
+        labels = checked_labels(app.policy, labels)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     with app.db.transaction() as session:

@@ -18,8 +18,15 @@ from worker.runner import ROLES, Runner
                    "and scheduler here and `dramatiq worker.jobs` for the workers.")
 @click.pass_obj
 def run(lazy_app, once: bool, roles: tuple[str, ...]) -> None:
-    """Poll the mailboxes and handle every case until stopped (Ctrl-C)."""
+    """Poll the mailboxes and handle every case until stopped (Ctrl-C).
+
+    With no configuration (the embedded default), on the embedded demo mailbox."""
     app = lazy_app.get()
+    if app.config.worker.demo:
+        from worker.demo.trial import run_trial
+
+        run_trial(app.config, roles or ROLES, once)
+        return
     runner = Runner(app, roles or ROLES)
     if once:
         click.echo(json.dumps(runner.run_once()))

@@ -95,8 +95,7 @@ def _process(session: Session, app, raw_id: int, now: datetime) -> list[int]:
         case, queued = open_case(session, app.env, message, now, related_case_id=related_id)
     else:
         case, queued = open_case(session, app.env, message, now)
-    _settle(raw, "processed", f"opened {case.number}", now, case.id)
-    session.execute(update(RawMessage).where(RawMessage.id == raw_id).values(case_id=case.id))
+    _settle(raw, "processed", f"opened {case.number}", now, case.id)  # also sets raw.case_id
     return queued
 
 
