@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -12,6 +12,11 @@ from models.base import Base, utcnow
 
 class ModelVersion(Base):
     __tablename__ = "model_versions"
+    __table_args__ = (
+        # At most one active version, whatever two admins promote at the same moment.
+        Index("uq_model_versions_one_active", "active", unique=True,
+              sqlite_where=text("active = 1"), postgresql_where=text("active")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[str] = mapped_column(String(80), unique=True)

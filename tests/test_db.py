@@ -7,8 +7,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
 
-from models import Base, Case
+from models import Base, Case, ModelVersion
 from models.case_numbers import next_case_number, number_scope
 from models.db import Database
 
@@ -81,3 +82,11 @@ def test_case_numbers_never_repeat_across_many_concurrent_workers(pg_url):
     with database.sessions() as session:
         assert len(session.scalars(select(Case.number)).all()) == 400
     database.engine.dispose()
+
+
+def test_the_database_refuses_two_active_model_versions(database):
+    with database.transaction() as session:
+        session.add(ModelVersion(version="a", path="/a", data_sha256="0" * 64, active=True))
+        session.add(ModelVersion(version="b", path="/b", data_sha256="0" * 64, active=False))
+    with pytest.raises(IntegrityError), database.transaction() as session:
+        session.add(ModelVersion(version="c", path="/c", data_sha256="0" * 64, active=True))

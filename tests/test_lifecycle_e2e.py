@@ -120,7 +120,7 @@ def test_the_same_actors_run_on_rabbitmq(tmp_path, imap, smtp, amqp_url, monkeyp
     app = make_app(tmp_path, imap, smtp, broker_url=amqp_url)
     imap.deliver(mail("zhang.nvshi@qq.com", "回收员迟到还态度差", COMPLAINT, name="张女士"))
     _run(app)
-    (ack,) = _sent_to(smtp, "zhang.nvshi@qq.com")
+    assert len(_sent_to(smtp, "zhang.nvshi@qq.com")) == 1  # the acknowledgement
     forward = next(m for m in (message_from_bytes(r.data, policy=email_policy.default) for r in smtp.received)
                    if "请于" in m["Subject"])
     imap.deliver(mail(forward["To"].addresses[0].addr_spec, f"Re: {forward['Subject']}",
