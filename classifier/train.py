@@ -88,6 +88,8 @@ def train(
         "features": {
             "subject_weight": subject_weight,
             "char_ngrams": list(features.CHAR_NGRAMS),
+            "cue_weight": features.CUE_WEIGHT,
+            "cues": sorted(features.CUES),
             "n_features": int(X.shape[1]),
         },
         "data": {

@@ -81,7 +81,10 @@ def mails_to_send(session: Session, now: datetime, sending_lease: timedelta) -> 
     return list(rows)
 
 
-def release_stale(session: Session, mail_ids: list[int]) -> None:
+def release_stale(session: Session, mail_ids: list[int], claimed_before: datetime) -> None:
+    """Back to pending only what is still past its lease: a worker that claimed one of these
+    mails a moment ago keeps it (re-checked in the UPDATE itself, not from the earlier SELECT)."""
     session.execute(update(OutgoingMail)
-                    .where(OutgoingMail.id.in_(mail_ids), OutgoingMail.status == "sending")
+                    .where(OutgoingMail.id.in_(mail_ids), OutgoingMail.status == "sending",
+                           OutgoingMail.claimed_at < claimed_before)
                     .values(status="pending"))

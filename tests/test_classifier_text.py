@@ -116,7 +116,13 @@ def test_an_empty_subject_column_is_dropped_not_fatal():
     docs = features.documents([("", body) for _, body in DOCS])
     vectorizer = features.fit_vectorizer(docs)
     names = {name for name, fitted, _ in vectorizer.transformers_ if fitted != "drop"}
-    assert names == {"words", "chars"}
+    assert names == {"words", "chars", "cues"}  # the bodies hold domain cues (退款, 快递 …)
+
+
+def test_domain_cues_name_the_topics_a_message_touches():
+    cues = features.cue_text(text.normalize("退款還沒到賬，快遞員態度很差，還罵人"))
+    assert {"cue_money", "cue_delivery", "cue_staff_attitude"} <= set(cues.split())
+    assert features.cue_text("") == ""
 
 
 def test_fast_transform_equals_the_column_transformer():

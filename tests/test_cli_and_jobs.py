@@ -16,6 +16,7 @@ from models.cases import Case, CaseEvent, Deadline
 from models.db import Database
 from models.mail import OutgoingMail
 from worker.cases.deadlines import reminder_moment
+from worker.cases.replies import close
 from worker.cases.sending import send_outgoing
 from worker.cli import triage
 from worker.intake.poller import MailboxPoller
@@ -185,3 +186,44 @@ def test_reminder_at_three_quarters_then_head_then_management_each_once(tmp_path
     later = sweep_at(management_at + minute)
     assert later.count(("escalation", "gm@recycling.example.com", "调查核实")) == 1
     assert later.count(("escalation", department.head, "调查核实")) == 1
+
+
+def test_an_admin_moving_a_case_to_another_department_forwards_it_there(tmp_path, imap, smtp):
+    app = make_app(tmp_path, imap, smtp)
+    imap.deliver(mail("chen@qq.com", "包裹被扔门口碗全碎了", COMPLAINT))
+    Runner(app).run_once(timeout=60)
+    with app.db.sessions() as session:
+        case = session.scalars(select(Case)).one()
+    target = "finance" if case.department != "finance" else "logistics"
+    result = _cli(tmp_path, "cases", "relabel", case.number, "--department", target, "--by", "admin-li")
+    assert result.exit_code == 0 and "queued" in result.output, result.output
+    Runner(app).run_once(timeout=60)  # the worker sends what the correction queued
+    address = app.policy.departments[target].address
+    (forward,) = [m for m in (message_from_bytes(r.data, policy=email_policy.default) for r in smtp.received)
+                  if address in m["To"]]
+    assert "转派" in forward["Subject"] and "由管理员 admin-li 改派" in forward.get_body(("plain",)).get_content()
+
+
+def test_closed_cases_are_archived_after_the_policys_working_days(tmp_path, imap, smtp):
+    app = make_app(tmp_path, imap, smtp)
+    imap.deliver(mail("chen@qq.com", "包裹被扔门口碗全碎了", COMPLAINT))
+    Runner(app).run_once(timeout=60)
+    with app.db.transaction() as session:
+        case = session.scalars(select(Case)).one()
+        close(session, app.env, case, utcnow())
+        archive_due = session.scalar(select(Deadline.due_at).where(Deadline.stage == "archive"))
+    assert _cli(tmp_path, "sweep", "--at", (archive_due - timedelta(minutes=1)).isoformat()).exit_code == 0
+    with app.db.sessions() as session:
+        assert session.scalars(select(Case)).one().status == "closed"
+    assert _cli(tmp_path, "sweep", "--at", (archive_due + timedelta(minutes=1)).isoformat()).exit_code == 0
+    with app.db.sessions() as session:
+        archived = session.scalars(select(Case)).one()
+    assert archived.status == "archived" and archived.archived_at is not None
+
+
+def test_the_mailboxes_poll_job_stores_and_opens(tmp_path, imap, smtp):
+    app = make_app(tmp_path, imap, smtp)
+    imap.deliver(mail("chen@qq.com", "包裹被扔门口碗全碎了", COMPLAINT))
+    Runner(app, ("worker",)).finish(lambda jobs: jobs.poll_mailbox.send("complaints"))
+    with app.db.sessions() as session:
+        assert len(session.scalars(select(Case)).all()) == 1

@@ -12,6 +12,7 @@ from email import policy as email_policy
 import pytest
 from sqlalchemy import select
 
+from models.base import utcnow
 from models.cases import CaseEvent
 from models.mail import OutgoingMail
 from worker.app import App
@@ -90,3 +91,16 @@ def test_worker_killed_while_sending_sends_each_mail_once_after_restart(tmp_path
     delivered = Counter(message_from_bytes(r.data, policy=email_policy.default)["Message-ID"]
                         for r in smtp.received)
     assert delivered == Counter({row.message_id: 1 for row in rows})
+
+
+def test_a_server_that_keeps_saying_451_costs_bounded_retries_then_waits(tmp_path, imap, smtp):
+    app = make_app(tmp_path, imap, smtp)  # max_retries = 3 in the test configuration
+    smtp.reply(*["451 4.3.0 try again later"] * 50)
+    imap.deliver(mail("li@qq.com", "包裹丢了", COMPLAINT))
+    started = time.monotonic()
+    Runner(app).run_once(timeout=120)
+    assert time.monotonic() - started < 60
+    rows = _rows(app)
+    assert rows and all(row.status == "pending" and row.attempts == 4 for row in rows)
+    assert all(row.next_attempt_at > utcnow() for row in rows)  # the sweep hands it over later
+    assert smtp.received == []

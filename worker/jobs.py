@@ -36,7 +36,10 @@ def enqueue_sends(mail_ids: list[int]) -> None:
 
 
 def _retry_temporary(retries: int, error: Exception) -> bool:
-    return isinstance(error, TemporaryFailure)
+    """Temporary failures, a bounded number of times (dramatiq's `retry_when` replaces its own
+    limit). After that the mail waits as `pending` until its next attempt time, and the sweep
+    hands it to a worker again: an SMTP server down for a day costs no retry storm."""
+    return isinstance(error, TemporaryFailure) and retries < _app().config.broker.max_retries
 
 
 @dramatiq.actor(actor_name="mail.send", queue_name="mail", retry_when=_retry_temporary,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -123,6 +124,13 @@ class Runner:
             # have reached the SMTP server); a later run sends it once the lease has passed.
             due_mail = mails_to_send(session, now, timedelta(seconds=self.app.config.worker.sending_lease))
         return new_messages == 0 and not due_mail
+
+    def finish(self, submit: Callable[[object], None]) -> None:
+        """Runs the jobs `submit(jobs)` sends on in-process workers, until all work is done."""
+        self.start_workers()
+        submit(self.jobs)
+        self.drain()
+        self.shutdown()
 
     def shutdown(self) -> None:
         self.stop.set()

@@ -39,7 +39,7 @@ def recover(app, now: datetime, send: Callable[[list[int]], None],
     with app.db.transaction() as session:
         lease = timedelta(seconds=app.config.worker.sending_lease)
         mail_ids = mails_to_send(session, now, lease)
-        release_stale(session, mail_ids)
+        release_stale(session, mail_ids, claimed_before=now - lease)
         stranded = list(session.scalars(select(RawMessage.id).where(
             RawMessage.status == "new", RawMessage.received_at < now - INTAKE_GRACE)))
     send(mail_ids)

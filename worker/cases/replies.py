@@ -103,12 +103,18 @@ def _reassign(session, env, message, case, now, actor, command) -> list[int]:
     add_event(session, case, "reassigned", actor, now, {"from": previous, "to": target,
                                                          "note": command.text},
               raw_message_id=message.raw_id)
+    return forward_to_new_department(session, env, case, previous, command.text,
+                                     f"{message.raw_id}", now)
+
+
+def forward_to_new_department(session: Session, env: CaseEnv, case: Case, previous: str, note: str,
+                              ref: str, now: datetime) -> list[int]:
+    """The case, to the department it now belongs to, with the deadline it still has."""
     answer_due = next((d.due_at for d in pending_deadlines(session, case.id, ("answer",))), now)
     draft = letters.forward(case, env.policy, env.reply_to(case.reply_token), case.created_at,
                             answer_due, case.facts, [], occasion="reassigned",
-                            dedup_suffix=f":{message.raw_id}",
-                            previous_department=env.policy.department_title(previous),
-                            note=command.text)
+                            dedup_suffix=f":{ref}",
+                            previous_department=env.policy.department_title(previous), note=note)
     mail_id = queue_mail(session, case.id, draft, env.domain)
     return [mail_id] if mail_id else []
 

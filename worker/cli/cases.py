@@ -9,6 +9,7 @@ import click
 from models.base import utcnow
 from models.case_queries import find_case, list_cases, mails_of_case, next_due_by_case
 from worker.case_views import case_detail, case_row
+from worker.cases.replies import CLOSED, forward_to_new_department
 from worker.cli.output import print_rows
 from worker.retraining import HEADS, checked_labels, relabel
 
@@ -67,7 +68,7 @@ def show_command(lazy_app, number: str, output_format: str) -> None:
 @click.pass_obj
 def relabel_command(lazy_app, number: str, by: str, **labels: str | None) -> None:
     """Correct a case's labels: recorded as training data for the next model and in the
-    case's history. It does not forward the case again."""
+    case's history. A new department of an open case receives it by mail."""
     labels = {head: labels[head] for head in HEADS if labels[head] is not None}
     if not labels:
         raise click.UsageError("give at least one of --kind, --category, --department, --severity")
@@ -80,7 +81,15 @@ def relabel_command(lazy_app, number: str, by: str, **labels: str | None) -> Non
         case = find_case(session, number)
         if case is None:
             raise click.ClickException(f"no case {number}")
-        changes = relabel(session, case, labels, by, utcnow())
+        now = utcnow()
+        changes = relabel(session, case, labels, by, now)
+        mail_ids = []
+        if "department" in changes and case.status not in CLOSED:
+            mail_ids = forward_to_new_department(session, app.env, case, changes["department"]["from"],
+                                                 f"由管理员 {by} 改派", f"relabel:{now.isoformat()}", now)
+    if mail_ids:
+        # Queued in the outbox with the correction; the running worker sends it.
+        click.echo(f"{number}: forward to {app.policy.department_title(case.department)} queued")
     if not changes:
         click.echo(f"{number}: already labelled so, nothing recorded")
     for head, change in changes.items():

@@ -47,12 +47,12 @@ def retry(lazy_app, raw_ids: tuple[int, ...], all_failed: bool) -> None:
         with app.db.sessions() as session:
             raw_ids = tuple(m.id for m in raw_messages_with_status(session, ("failed", "unparseable")))
     retry_raw_messages(app, list(raw_ids))
-    runner = Runner(app, ("worker",))
-    runner.start_workers()
-    for raw_id in raw_ids:
-        runner.jobs.enqueue_sends(process_raw_message(app, raw_id))
-    runner.drain()
-    runner.shutdown()
+
+    def replay(jobs) -> None:
+        for raw_id in raw_ids:
+            jobs.enqueue_sends(process_raw_message(app, raw_id))
+
+    Runner(app, ("worker",)).finish(replay)
     with app.db.sessions() as session:
         remaining = {m.id for m in raw_messages_with_status(session, ("failed", "unparseable"))}
     for raw_id in raw_ids:

@@ -7,7 +7,6 @@ from datetime import datetime
 
 import click
 
-from worker.broker import wait_until_idle
 from worker.runner import ROLES, Runner
 
 
@@ -42,14 +41,13 @@ def sweep(lazy_app, at: str | None) -> None:
     """Send the reminders, escalations and follow-ups due at a moment, and archive what is due."""
     app = lazy_app.get()
     moment = _aware(at, app.policy.calendar.zone) if at else None
-    runner = Runner(app, ("worker",))
-    runner.start_workers()
-    jobs = runner.jobs
     iso = moment.isoformat() if moment else None
-    jobs.sweep_deadlines.send(iso)
-    jobs.archive_cases.send(iso)
-    wait_until_idle(runner.broker, jobs.QUEUES)
-    runner.shutdown()
+
+    def sweep_and_archive(jobs) -> None:
+        jobs.sweep_deadlines.send(iso)
+        jobs.archive_cases.send(iso)
+
+    Runner(app, ("worker",)).finish(sweep_and_archive)
     click.echo(f"swept as of {iso or 'now'}")
 
 

@@ -1,0 +1,506 @@
+"""Intake benchmark: N realistic complaint mails through a real IMAP server into cases.
+
+    .venv/bin/python bench/intake.py [--mails N] [--rate R] [--profile FILE] [--no-pin]
+
+Starts Dovecot (pymap where Dovecot is missing) and an SMTP sink in a process of its own,
+delivers N mails built from the labelled corpus (classifier/data/corpus) into the Maildir,
+and runs `Runner(app).run_once()` on SQLite with the in-process broker and one worker
+thread: polling, storing, the intake pipeline, opening cases and sending the
+acknowledgements and forwards over SMTP. It prints
+
+- mails per second end to end (start-up — schema and model loading — reported apart),
+- p50 / p95 from delivery into the Maildir to `Case.created_at`,
+- the floor, measured in the same run on the same mails: `parse_message` +
+  `normalize_text` + `classifier.text.tokens` alone, and the ratio of the two,
+- CPU time per stage (poll/store, each pipeline step, opening the case, sending).
+
+With `--rate R` the mails arrive R a second while `triage run` (IDLE, not `--once`) works:
+the delivery → case latency under a steady load rather than behind a backlog.
+
+By default this process is pinned to one core (the servers, started before, keep the
+others), so the figures are those of one core. `--profile FILE` writes cProfile
+statistics of the poller and worker threads, merged, and prints the top entries.
+
+`corpus_mails()` is also what tests/test_exactly_once.py delivers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import cProfile
+import functools
+import html
+import itertools
+import json
+import logging
+import multiprocessing
+import os
+import pstats
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS_DIR = ROOT / "classifier" / "data" / "corpus"
+sys.path.insert(0, str(ROOT / "tests"))  # the loopback servers of the test suite
+
+RECIPIENT = "complaints@example.com"
+DOMAINS = ("qq.com", "163.com", "126.com", "foxmail.com", "sina.com", "139.com", "outlook.com",
+           "gmail.com")
+CHINA = timezone(timedelta(hours=8))
+# Fixed, so the same N gives the same bytes run after run.
+FIRST_DATE = datetime(2026, 11, 20, 9, 0, tzinfo=CHINA)
+
+# --------------------------------------------------------------------------- realistic mail
+
+
+@dataclass(frozen=True)
+class CorpusMail:
+    raw: bytes
+    sender: str
+    message_id: str
+    row_id: str
+    style: str  # how it was written: charset and MIME shape
+
+
+def corpus_rows() -> list[dict]:
+    """Every labelled row, the files taking turns, so any first few hundred span every trade."""
+    files = [[json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+             for path in sorted(CORPUS_DIR.glob("*.jsonl"))]
+    return [row for turn in itertools.zip_longest(*files) for row in turn if row is not None]
+
+
+def corpus_mails(count: int, first: int = 0) -> list[CorpusMail]:
+    """`count` complaint mails, one per sender, as Chinese mail clients write them.
+
+    Traditional rows come in Big5; simplified rows take turns being QQ Mail's GBK labelled
+    gb2312, GB18030, 163's UTF-8 multipart/alternative with an HTML part, and iPhone UTF-8
+    with its signature. Past the corpus's end its rows come round again, from new senders.
+    """
+    rows = corpus_rows()
+    return [complaint_mail(rows[index % len(rows)], index) for index in range(first, first + count)]
+
+
+def complaint_mail(row: dict, index: int, hop: int = 0) -> CorpusMail:
+    """The mail of corpus `row` from sender number `index`; `hop` changes only the Received line."""
+    domain = DOMAINS[index % len(DOMAINS)]
+    sender = f"kehu{index:05d}@{domain}"
+    message_id = f"<{FIRST_DATE:%Y%m%d}{index:06d}.{row['id']}@{domain}>"
+    if row.get("script") == "traditional":
+        style = "big5"
+    else:
+        style = ("gbk-as-gb2312", "gb18030", "utf8-html", "utf8-iphone")[index % 4]
+    body = row["body"] + ("\n\n发自我的iPhone" if style == "utf8-iphone" else "")
+    charset, codec = _charset(style, f"{row['subject']}{row.get('name', '')}{body}")
+    date = FIRST_DATE + timedelta(minutes=index)
+    head = [
+        f"Received: from smtp{hop + 1}.{domain} (unknown [10.{hop}.{index // 256 % 256}.{index % 256}])"
+        f"\r\n\tby mx{hop + 1}.example.com (Postfix) with ESMTPS id {index:08X}{hop}"
+        f"\r\n\tfor <{RECIPIENT}>; {format_datetime(date + timedelta(seconds=2 + hop))}",
+        f"From: {_encoded(row.get('name') or '客户', charset, codec)} <{sender}>",
+        f"To: {RECIPIENT}",
+        f"Subject: {_encoded(row['subject'], charset, codec)}",
+        f"Date: {format_datetime(date)}",
+        f"Message-ID: {message_id}",
+        "MIME-Version: 1.0",
+    ]
+    if style == "utf8-html":
+        boundary = f"----=_Part_{index}_{hop}.1763600000000"
+        head.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
+        content = [f"--{boundary}", *_text_part("plain", body, charset, codec),
+                   f"--{boundary}", *_text_part("html", _as_html(body), charset, codec),
+                   f"--{boundary}--", ""]
+    else:
+        part = _text_part("plain", body, charset, codec)
+        head.extend(part[:2])
+        content = part[3:]
+    raw = ("\r\n".join(head) + "\r\n\r\n" + "\r\n".join(content)).encode("ascii")
+    return CorpusMail(raw, sender, message_id, row["id"], f"{style}/{charset}")
+
+
+def _charset(style: str, text: str) -> tuple[str, str]:
+    """(label, codec): the label a client writes and the codec it really used."""
+    wanted = {"big5": ("big5", "big5hkscs"), "gbk-as-gb2312": ("gb2312", "gbk"),
+              "gb18030": ("gb18030", "gb18030")}.get(style, ("utf-8", "utf-8"))
+    try:
+        text.encode(wanted[1])
+    except UnicodeEncodeError:
+        return ("gb18030", "gb18030") if style != "big5" else ("utf-8", "utf-8")
+    return wanted
+
+
+def _encoded(text: str, charset: str, codec: str) -> str:
+    """RFC 2047 B-encoded words of at most 12 characters each, folded."""
+    words = [f"=?{charset}?B?{base64.b64encode(text[i:i + 12].encode(codec)).decode()}?="
+             for i in range(0, len(text), 12)]
+    return "\r\n ".join(words)
+
+
+def _text_part(subtype: str, text: str, charset: str, codec: str) -> list[str]:
+    """A text part's headers and base64 body, as lines ([0] is its Content-Type)."""
+    data = base64.encodebytes(text.replace("\n", "\r\n").encode(codec)).decode("ascii")
+    return [f'Content-Type: text/{subtype}; charset="{charset}"',
+            "Content-Transfer-Encoding: base64", "", *data.splitlines(), ""]
+
+
+def _as_html(text: str) -> str:
+    paragraphs = "".join(f"<div>{html.escape(line) or '<br>'}</div>" for line in text.split("\n"))
+    return f'<html><head><meta charset="utf-8"></head><body>{paragraphs}</body></html>'
+
+
+# --------------------------------------------------------------------------- servers
+
+
+def _smtp_sink(connection) -> None:
+    """An SMTP server in a process of its own; answers its port, then the count on request."""
+    from servers import start_smtp
+
+    server = start_smtp()
+    connection.send(server.port)
+    connection.recv()  # stop
+    received = server.received
+    connection.send((len(received), Counter(len(r.rcpt_tos) for r in received)))
+    server.stop()
+
+
+class SmtpSink:
+    def __init__(self) -> None:
+        self.host = "127.0.0.1"
+        self._connection, child = multiprocessing.Pipe()
+        self.process = multiprocessing.get_context("fork").Process(
+            target=_smtp_sink, args=(child,), daemon=True)
+        self.process.start()
+        self.port = self._connection.recv()
+
+    def stop(self) -> int:
+        self._connection.send("stop")
+        count, _ = self._connection.recv()
+        self.process.join(10)
+        return count
+
+
+def write_bench_config(directory: Path, imap, smtp, idle: bool = False) -> Path:
+    path = directory / "triage.toml"
+    path.write_text(f"""
+[database]
+url = "sqlite:///{directory / 'triage.db'}"
+
+[broker]
+url = "stub://"
+threads = 1
+
+[storage]
+dir = "{directory / 'storage'}"
+
+[smtp]
+host = "{smtp.host}"
+port = {smtp.port}
+tls = "none"
+from_address = "{RECIPIENT}"
+
+[policy]
+preset = "recycling"
+
+[[mailboxes]]
+name = "complaints"
+host = "{imap.host}"
+port = {imap.port}
+tls = "none"
+username = "{imap.user}"
+password_env = "BENCH_IMAP_PASSWORD"
+folder = "{imap.folder}"
+idle = {"true" if idle else "false"}
+""", encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+class StageClock:
+    """CPU seconds (of the calling thread) and calls per stage, from wrapped functions."""
+
+    def __init__(self, profile: bool = False) -> None:
+        self.cpu: dict[str, float] = defaultdict(float)
+        self.wall: dict[str, float] = defaultdict(float)
+        self.calls: Counter[str] = Counter()
+        self.order: list[str] = []  # stages in the order they were wrapped: outer, then inner
+        self.profiles: dict[int, cProfile.Profile] = {}
+        self.profile = profile
+        self._depth = threading.local()
+
+    def wrap(self, owner, attribute: str, stage: str, outermost: bool = False) -> None:
+        original = getattr(owner, attribute)
+        self.order.append(stage)
+
+        @functools.wraps(original)
+        def timed(*args, **kwargs):
+            profiler = self._start_profile() if outermost and self.profile else None
+            cpu, wall = time.thread_time(), time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.cpu[stage] += time.thread_time() - cpu
+                self.wall[stage] += time.perf_counter() - wall
+                self.calls[stage] += 1
+                if profiler is not None:
+                    profiler.disable()
+
+        setattr(owner, attribute, timed)
+
+    def _start_profile(self) -> cProfile.Profile:
+        # cProfile (3.11) profiles the thread that enables it: one profiler per thread.
+        profiler = self.profiles.setdefault(threading.get_ident(), cProfile.Profile())
+        profiler.enable()
+        return profiler
+
+
+def instrument(clock: StageClock) -> None:
+    from worker import jobs
+    from worker.cases import sending
+    from worker.intake import service
+    from worker.intake.poller import MailboxPoller
+    from worker.intake.steps import STEPS
+
+    clock.wrap(MailboxPoller, "_take_batch", "poll: fetch, store, flag", outermost=True)
+    clock.wrap(MailboxPoller, "store_message", "poll:   store (one transaction each)")
+    clock.wrap(jobs, "process_raw_message", "pipeline (whole job)", outermost=True)
+    for step in STEPS:
+        clock.wrap(step, "run", f"pipeline:   step {step.name}")
+    clock.wrap(service, "open_case", "pipeline:   open case (rows, letters)")
+    clock.wrap(jobs, "send_outgoing", "sending (whole job)", outermost=True)
+    clock.wrap(sending, "deliver", "sending:   SMTP dialogue")
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def measure_floor(raws: list[bytes], passes: int = 3) -> tuple[float, float]:
+    """(wall, CPU) seconds to parse, normalise and segment every mail: the least intake can
+    cost. The best of a few passes, so a busy neighbour on the machine skews it less."""
+    from classifier.text import tokens
+    from worker.mail.normalize import normalize_text
+    from worker.mail.parse import parse_message
+
+    best_wall = best_cpu = float("inf")
+    for _ in range(passes):
+        wall, cpu = time.perf_counter(), time.process_time()
+        for raw in raws:
+            parsed = parse_message(raw)
+            body = parsed.body_text.strip() or parsed.full_text.strip()
+            tokens(normalize_text(parsed.subject or ""))
+            tokens(normalize_text(body))
+        best_wall = min(best_wall, time.perf_counter() - wall)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+    return best_wall, best_cpu
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def run(count: int, profile_path: str | None, pin: bool, rate: float | None = None) -> dict:
+    from servers import start_imap
+
+    imap, smtp = start_imap(), SmtpSink()
+    pinned = _pin_to_one_core() if pin else None
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
+            return _run(Path(tmp), imap, smtp, count, profile_path, pinned, rate)
+    finally:
+        imap.stop()
+        if smtp.process.is_alive():
+            smtp.process.kill()
+
+
+def _pin_to_one_core() -> int | None:
+    """This process (started after the servers) on the last core; the servers keep the rest."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return None
+    os.sched_setaffinity(0, {cores[-1]})
+    return cores[-1]
+
+
+def _run(tmp: Path, imap, smtp: SmtpSink, count: int, profile_path: str | None,
+         pinned: int | None, rate: float | None) -> dict:
+    from sqlalchemy import func, select
+
+    from models.cases import Case
+    from models.mail import OutgoingMail, RawMessage
+    from worker.app import App
+    from worker.config import load_config
+
+    os.environ["BENCH_IMAP_PASSWORD"] = imap.password
+    mails = corpus_mails(count)
+    delivered_at: dict[str, float] = {}
+    began = time.perf_counter()
+    if rate is None:  # a backlog: everything is in the mailbox before the run starts
+        for mail in mails:
+            imap.deliver(mail.raw)
+            delivered_at[mail.message_id] = time.time()
+    delivery_s = time.perf_counter() - began
+
+    began = time.perf_counter()
+    app = App(load_config(write_bench_config(tmp, imap, smtp, idle=rate is not None)))
+    app.db  # noqa: B018  (migrates the schema)
+    app.classifier  # noqa: B018  (loads the model, jieba and OpenCC once per process)
+    app.env  # noqa: B018
+    startup_s = time.perf_counter() - began
+
+    clock = StageClock(profile=bool(profile_path))
+    instrument(clock)
+    cpu_before = time.process_time()
+    began, started_at = time.perf_counter(), time.time()
+    if rate is None:
+        stored = _run_once(app)
+    else:
+        stored = _run_paced(app, imap, mails, rate, delivered_at)
+    run_s = time.perf_counter() - began
+    run_cpu_s = time.process_time() - cpu_before
+    sent = smtp.stop()
+
+    with app.db.sessions() as session:
+        cases = session.execute(select(Case.first_message_id, Case.created_at)).all()
+        raw_status = dict(session.execute(
+            select(RawMessage.status, func.count()).group_by(RawMessage.status)).all())
+        outbox = dict(session.execute(
+            select(OutgoingMail.status, func.count()).group_by(OutgoingMail.status)).all())
+        raws = list(session.scalars(select(RawMessage.raw).order_by(RawMessage.id)))
+    latencies = [created.timestamp() - delivered_at[message_id]
+                 for message_id, created in cases if message_id in delivered_at]
+    last_case_s = max((created.timestamp() for _, created in cases), default=started_at) - started_at
+    floor_s, floor_cpu_s = measure_floor(raws)
+    if profile_path:
+        _write_profile(clock, profile_path)
+    return {
+        "mails": count, "stored": stored, "cases": len(cases), "rate": rate, "raw_status": raw_status,
+        "outbox": outbox, "smtp_received": sent, "delivery_s": delivery_s, "startup_s": startup_s,
+        "run_s": run_s, "last_case_s": last_case_s, "run_cpu_s": run_cpu_s, "floor_s": floor_s,
+        "floor_cpu_s": floor_cpu_s, "latencies": latencies,
+        "clock": clock, "pinned": pinned, "imap": imap.kind,
+    }
+
+
+def _run_once(app) -> int:
+    """`triage run --once`: drain the mailbox, finish every job, return."""
+    from worker.runner import Runner
+
+    return Runner(app).run_once(timeout=1800)["stored"]
+
+
+def _run_paced(app, imap, mails: list[CorpusMail], rate: float, delivered_at: dict[str, float]) -> int:
+    """`triage run` with IDLE while mail arrives at `rate` a second; returns once every mail
+    has its case and every mail due is sent."""
+    from sqlalchemy import func, select
+
+    from models.cases import Case
+    from worker.runner import Runner
+
+    runner = Runner(app)
+    worker = threading.Thread(target=runner.run_forever, name="bench-runner", daemon=True)
+    worker.start()
+    time.sleep(1.0)  # the poller connects and enters IDLE
+    first = time.perf_counter()
+    for number, mail in enumerate(mails):
+        time.sleep(max(0.0, first + number / rate - time.perf_counter()))
+        imap.deliver(mail.raw)
+        delivered_at[mail.message_id] = time.time()
+    deadline = time.monotonic() + 1800
+    while time.monotonic() < deadline:
+        with app.db.sessions() as session:
+            if session.scalar(select(func.count()).select_from(Case)) >= len(mails):
+                break
+        time.sleep(0.2)
+    runner.drain(timeout=600)
+    runner.stop.set()
+    worker.join(60)
+    return len(mails)
+
+
+def _write_profile(clock: StageClock, path: str) -> None:
+    profiles = list(clock.profiles.values())
+    if not profiles:
+        return
+    stats = pstats.Stats(profiles[0])
+    for profiler in profiles[1:]:
+        stats.add(profiler)
+    stats.dump_stats(path)
+
+
+def report(figures: dict) -> Iterator[str]:
+    count, run_s, floor_s = figures["mails"], figures["run_s"], figures["floor_s"]
+    latencies = figures["latencies"]
+    rate, floor_rate = count / run_s, count / floor_s
+    where = f"pinned to core {figures['pinned']}" if figures["pinned"] is not None else "not pinned"
+    arrival = (f"arriving at {figures['rate']:g} mails/s, `triage run` with IDLE" if figures["rate"]
+               else "all in the mailbox before `triage run --once`")
+    yield (f"intake benchmark: {count} mails {arrival}; {figures['imap']} IMAP, SQLite, in-process "
+           f"broker, 1 worker thread, {where} ({os.cpu_count()} cores on the machine)")
+    delivered = "" if figures["rate"] else f"delivered in {figures['delivery_s']:.2f} s; "
+    yield f"  {delivered}start-up (schema, model) {figures['startup_s']:.2f} s, not counted below"
+    run_cpu_s, floor_cpu_s = figures["run_cpu_s"], figures["floor_cpu_s"]
+    yield (f"  end to end   {run_s:7.2f} s  {rate:7.1f} mails/s   "
+           f"(CPU of this process {run_cpu_s:.2f} s, {run_cpu_s / count * 1000:.2f} ms/mail)")
+    yield (f"  the last case was opened after {figures['last_case_s']:.2f} s "
+           f"({count / figures['last_case_s']:.1f} mails/s to cases; the rest of the run is sending)")
+    if latencies:
+        yield (f"  delivery → case   p50 {percentile(latencies, 0.5):6.2f} s   "
+               f"p95 {percentile(latencies, 0.95):6.2f} s   max {max(latencies):6.2f} s")
+    yield (f"  floor (parse + normalise + segment, same mails) {floor_s:6.2f} s  "
+           f"{floor_rate:7.1f} mails/s   (CPU {floor_cpu_s / count * 1000:.2f} ms/mail)")
+    if not figures["rate"]:  # paced, the run lasts as long as the arrivals: no ratio to show
+        yield (f"  ratio end to end / floor: {run_s / floor_s:.1f}× wall, "
+               f"{run_cpu_s / floor_cpu_s:.1f}× CPU")
+        yield (f"  target ≥ 200 mails/s and ≤ 2× the floor: "
+               f"{'met' if rate >= 200 and run_s <= 2 * floor_s else 'missed'}")
+    yield (f"  cases {figures['cases']}, raw messages {figures['raw_status']}, "
+           f"outbox {figures['outbox']}, SMTP received {figures['smtp_received']}")
+    clock: StageClock = figures["clock"]
+    yield "  CPU by stage (thread CPU seconds; nested stages indented):"
+    for stage in [s for s in clock.order if s in clock.cpu]:
+        per_mail = clock.cpu[stage] / count * 1000
+        yield (f"    {stage:44s} {clock.cpu[stage]:7.2f} s  {per_mail:6.2f} ms/mail  "
+               f"(wall {clock.wall[stage]:6.2f} s, {clock.calls[stage]} calls)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mails", type=int, default=2000, help="how many mails (default 2000)")
+    parser.add_argument("--profile", metavar="FILE", help="write merged cProfile stats here")
+    parser.add_argument("--top", type=int, default=25, help="profile entries to print")
+    parser.add_argument("--rate", type=float, metavar="R",
+                        help="deliver R mails a second while `triage run` (IDLE) works, instead of "
+                             "a backlog for `run --once`: latency under a steady load")
+    parser.add_argument("--no-pin", dest="pin", action="store_false",
+                        help="do not pin this process to one core")
+    args = parser.parse_args(argv)
+    # One BLAS / OpenMP thread, as bench/classify.py; NumPy is not imported yet (the worker's
+    # modules are imported inside the functions below).
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
+    logging.basicConfig(level=logging.WARNING)
+    figures = run(args.mails, args.profile, args.pin, args.rate)
+    for line in report(figures):
+        print(line)
+    if args.profile:
+        print(f"\nprofile (poller and worker threads, by own time) → {args.profile}")
+        stats = pstats.Stats(args.profile)
+        stats.sort_stats("tottime").print_stats(args.top)
+        stats.sort_stats("cumulative").print_stats(args.top)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
