@@ -187,41 +187,6 @@ class SmtpSink:
         return count
 
 
-def write_bench_config(directory: Path, imap, smtp, idle: bool = False) -> Path:
-    path = directory / "triage.toml"
-    path.write_text(f"""
-[database]
-url = "sqlite:///{directory / 'triage.db'}"
-
-[broker]
-url = "stub://"
-threads = 1
-
-[storage]
-dir = "{directory / 'storage'}"
-
-[smtp]
-host = "{smtp.host}"
-port = {smtp.port}
-tls = "none"
-from_address = "{RECIPIENT}"
-
-[policy]
-preset = "recycling"
-
-[[mailboxes]]
-name = "complaints"
-host = "{imap.host}"
-port = {imap.port}
-tls = "none"
-username = "{imap.user}"
-password_env = "BENCH_IMAP_PASSWORD"
-folder = "{imap.folder}"
-idle = {"true" if idle else "false"}
-""", encoding="utf-8")
-    return path
-
-
 # --------------------------------------------------------------------------- measuring
 
 
@@ -342,7 +307,9 @@ def _run(tmp: Path, imap, smtp: SmtpSink, count: int, profile_path: str | None,
     from worker.app import App
     from worker.config import load_config
 
-    os.environ["BENCH_IMAP_PASSWORD"] = imap.password
+    from harness import write_config
+
+    os.environ["TEST_IMAP_PASSWORD"] = imap.password
     mails = corpus_mails(count)
     delivered_at: dict[str, float] = {}
     began = time.perf_counter()
@@ -353,7 +320,7 @@ def _run(tmp: Path, imap, smtp: SmtpSink, count: int, profile_path: str | None,
     delivery_s = time.perf_counter() - began
 
     began = time.perf_counter()
-    app = App(load_config(write_bench_config(tmp, imap, smtp, idle=rate is not None)))
+    app = App(load_config(write_config(tmp, imap, smtp, threads=1, idle=rate is not None)))
     app.db  # noqa: B018  (migrates the schema)
     app.classifier  # noqa: B018  (loads the model, jieba and OpenCC once per process)
     app.env  # noqa: B018

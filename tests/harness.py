@@ -14,7 +14,8 @@ COMPLAINTS = "complaints@example.com"
 
 
 def write_config(tmp_path: Path, imap, smtp, database_url: str | None = None,
-                 broker_url: str = "stub://", preset: str = "recycling", extra: str = "") -> Path:
+                 broker_url: str = "stub://", preset: str = "recycling", extra: str = "",
+                 threads: int = 2, idle: bool = False) -> Path:
     """A TOML configuration on the given servers; temporary failures retried after 0.1 s."""
     database_url = database_url or f"sqlite:///{tmp_path / 'triage.db'}"
     text = f"""
@@ -23,7 +24,7 @@ url = "{database_url}"
 
 [broker]
 url = "{broker_url}"
-threads = 2
+threads = {threads}
 min_backoff = 0.1
 max_backoff = 0.5
 max_retries = 3
@@ -50,7 +51,7 @@ tls = "none"
 username = "{imap.user}"
 password_env = "TEST_IMAP_PASSWORD"
 folder = "{imap.folder}"
-idle = false
+idle = {"true" if idle else "false"}
 """
     path = tmp_path / "triage.toml"
     path.write_text(text + extra, encoding="utf-8")
