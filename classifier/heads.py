@@ -21,8 +21,9 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.svm import LinearSVC
 
+from classifier.options import CANDIDATES
+
 HEADS = ("kind", "category", "department", "severity")
-CANDIDATES = ("svc", "logreg")
 CALIBRATION_FOLDS = 3
 SELECTION_FOLDS = 3
 

@@ -28,9 +28,8 @@ import sklearn
 import skops
 
 from classifier import dataset, features, heads, metrics, store
+from classifier.options import DEFAULT_SEED
 from classifier.predict import DEFAULT_THRESHOLDS, Classifier
-
-DEFAULT_SEED = 20261123
 
 
 @dataclass

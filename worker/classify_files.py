@@ -13,11 +13,14 @@ import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from classifier.dataset import LABEL_COLUMNS
-from classifier.extract import Fields
-from classifier.predict import Prediction
 from worker.mail.parse import UnparseableMail, parse_message
+
+if TYPE_CHECKING:
+    from classifier.extract import Fields
+    from classifier.predict import Prediction
 
 TABLE_SUFFIXES = (".jsonl", ".csv")
 MESSAGE_SUFFIXES = (".eml", *TABLE_SUFFIXES)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from classifier.extract import extract_fields
-from classifier.predict import Classifier
 from worker.classify_files import MESSAGE_SUFFIXES, BadInput, message_json, read_messages
 from worker.models_registry import active_model
+
+if TYPE_CHECKING:  # scikit-learn loads only when a command classifies
+    from classifier.predict import Classifier
 
 
 class InputError(click.ClickException):
@@ -52,6 +55,8 @@ def read_all(paths: list[Path]) -> list:
 
 
 def load_model(model_dir: str | Path) -> Classifier:
+    from classifier.predict import Classifier
+
     try:
         return Classifier.load(model_dir)
     except Exception as error:  # a missing file, a bad hash, an untrusted type: one line

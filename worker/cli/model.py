@@ -4,28 +4,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from classifier import heads as classifier_heads
-from classifier import store
-from classifier.evaluate import evaluate, format_report
-from classifier.train import DEFAULT_SEED, train
+from classifier.options import CANDIDATES, DEFAULT_SEED
 from models.base import utcnow
 from worker.classify_files import BadInput, read_labelled_rows
 from worker.cli.classify import InputError, load_model
 from worker.cli.output import print_rows
-from worker.models_admin import (
-    ModelAdminError,
-    Promotion,
-    promote,
-    record_version,
-    rollback,
-    summarise,
-    version_listing,
-)
 from worker.models_registry import active_model
 from worker.retraining import correction_rows
+
+if TYPE_CHECKING:
+    from worker.models_admin import Promotion
+
+# scikit-learn takes seconds to import: the commands import the model code when they run,
+# so `triage --help` and the other commands do not wait for it.
 
 LIST_COLUMNS = ("version", "active", "promoted", "rows", "holdout F1")
 SHORT_HEADS = {"category": "cat", "department": "dept", "severity": "sev"}
@@ -58,7 +53,7 @@ def group() -> None:
               help="Where the new version goes (default: <storage>/models).")
 @click.option("--from-corrections", is_flag=True,
               help="Add the admins' and departments' label corrections from the database.")
-@click.option("--estimator", type=click.Choice(["auto", *classifier_heads.CANDIDATES]), default="auto",
+@click.option("--estimator", type=click.Choice(["auto", *CANDIDATES]), default="auto",
               show_default=True, help="auto: per head the better of svc and logreg (slower).")
 @click.option("--holdout", type=click.FloatRange(0.0, 0.5), default=0.2, show_default=True)
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
@@ -66,6 +61,11 @@ def group() -> None:
 def train_command(lazy_app, data, more_data, out_dir, from_corrections, estimator, holdout,
                   seed) -> None:
     """Train a new model version on labelled rows; it is saved but not active."""
+    from classifier import store
+    from classifier.evaluate import format_report
+    from classifier.train import train
+    from worker.models_admin import record_version
+
     if not (data or more_data or from_corrections):
         raise click.UsageError("give --data PATH..., or --from-corrections")
     rows = read_data(data, more_data)
@@ -98,6 +98,9 @@ def train_command(lazy_app, data, more_data, out_dir, from_corrections, estimato
 @click.pass_obj
 def evaluate_command(lazy_app, data, more_data, model_dir, output_format) -> None:
     """Accuracy and macro-F1 per head of a model on labelled rows."""
+    from classifier.evaluate import evaluate
+    from worker.models_admin import summarise
+
     if not (data or more_data):
         raise click.UsageError("give --data PATH...")
     rows = read_data(data, more_data)
@@ -121,6 +124,8 @@ def evaluate_command(lazy_app, data, more_data, model_dir, output_format) -> Non
 @click.pass_obj
 def list_command(lazy_app, output_format) -> None:
     """Every trained version, and the shipped model; which one is active."""
+    from worker.models_admin import version_listing
+
     app = lazy_app.get()
     rows = version_listing(app.db)
     if output_format == "jsonl":
@@ -142,6 +147,8 @@ def list_command(lazy_app, output_format) -> None:
 def promote_command(lazy_app, version, force) -> None:
     """Make VERSION the model in force; refused when it is worse than the active one on the
     frozen holdout of the shipped corpus plus recent corrections."""
+    from worker.models_admin import ModelAdminError, promote
+
     app = lazy_app.get()
     try:
         outcome = promote(app.db, version, utcnow(), force=force)
@@ -174,6 +181,8 @@ def render_promotion(outcome: Promotion) -> str:
 @click.pass_obj
 def rollback_command(lazy_app) -> None:
     """Reactivate the version promoted before the active one (or the shipped model)."""
+    from worker.models_admin import ModelAdminError, rollback
+
     app = lazy_app.get()
     try:
         previous, current = rollback(app.db)
