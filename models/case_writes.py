@@ -80,12 +80,3 @@ def auto_replies_since(session: Session, address: str, since: datetime) -> int:
 
 def note_auto_reply(session: Session, address: str, at: datetime, note: str) -> None:
     session.add(SentAutoReply(address=address, at=at, note=note))
-
-
-def recent_cases_of_category(session: Session, category: str, since: datetime,
-                             limit: int = 500) -> list[Case]:
-    return list(session.scalars(
-        select(Case).where(Case.category == category, Case.created_at >= since)
-        .order_by(Case.created_at.desc()).limit(limit)
-    ))
-

@@ -266,9 +266,6 @@ class Policy(_Section):
             merged.update({stage: text for stage, text in limits.items() if isinstance(text, str)})
         return {stage: parse_duration(text) for stage, text in merged.items()}
 
-    def duration(self, text: str) -> Duration:
-        return parse_duration(text)
-
     def department_title(self, code: str) -> str:
         department = self.departments.get(code)
         return department.name if department else code

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
+from models.case_writes import auto_replies_since, note_auto_reply
+from models.outbox import queue_mail
 from worker.policy import Policy
 from worker.reply_tokens import reply_address
 
@@ -30,3 +35,18 @@ class CaseEnv:
             if address in (department.address.lower(), department.head.lower()):
                 return code
         return None
+
+    def queue(self, session: Session, case_id: int | None, draft) -> list[int]:
+        """Writes one mail to the outbox: the ids to send (none if decided before)."""
+        mail_id = queue_mail(session, case_id, draft, self.domain)
+        return [mail_id] if mail_id is not None else []
+
+    def may_answer_automatically(self, session: Session, address: str, now: datetime,
+                                 notice: str) -> bool:
+        """The per-sender hourly limit on automatic answers, which stops mail loops; an
+        answer allowed is counted at once."""
+        limit = self.policy.intake.auto_replies_per_sender_per_hour
+        if auto_replies_since(session, address, now - timedelta(hours=1)) >= limit:
+            return False
+        note_auto_reply(session, address, now, notice)
+        return True

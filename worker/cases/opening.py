@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -15,14 +15,11 @@ from models.case_queries import earlier_complaint_of_customer
 from models.case_writes import (
     add_deadline,
     add_event,
-    auto_replies_since,
     cancel_deadlines,
     complete_deadlines,
-    note_auto_reply,
 )
 from models.cases import Case
 from models.mail import Attachment
-from models.outbox import queue_mail
 from worker.cases import letters
 from worker.cases.deadlines import plan_handling
 from worker.cases.env import CaseEnv
@@ -137,18 +134,15 @@ def _store_attachments(session: Session, env: CaseEnv, message: IntakeMessage, c
 
 def _queue(session: Session, env: CaseEnv, case: Case, drafts, now: datetime) -> list[int]:
     """Writes the drafts to the outbox; automatic answers respect the per-sender hourly limit."""
-    limit = env.policy.intake.auto_replies_per_sender_per_hour
     queued = []
     for draft in drafts:
-        if draft.kind in AUTO_ANSWERS:
-            address = draft.to[0]
-            if auto_replies_since(session, address, now - timedelta(hours=1)) >= limit:
-                add_event(session, case, "auto_answer_suppressed", "system", now,
-                          {"notice": draft.kind, "reason": f"over {limit} an hour"})
-                continue
-            note_auto_reply(session, address, now, draft.kind)
-        mail_id = queue_mail(session, case.id, draft, env.domain)
-        if mail_id is not None:
+        if draft.kind in AUTO_ANSWERS and not env.may_answer_automatically(
+                session, draft.to[0], now, draft.kind):
+            limit = env.policy.intake.auto_replies_per_sender_per_hour
+            add_event(session, case, "auto_answer_suppressed", "system", now,
+                      {"notice": draft.kind, "reason": f"over {limit} an hour"})
+            continue
+        for mail_id in env.queue(session, case.id, draft):
             queued.append(mail_id)
             add_event(session, case, f"queued_{draft.kind}", "system", now,
                       {"to": draft.to}, outgoing_mail_id=mail_id, flush=False)

@@ -19,7 +19,6 @@ from models.case_writes import (
     record_correction,
 )
 from models.cases import Case, CaseEvent
-from models.outbox import queue_mail
 from worker.cases import letters
 from worker.cases.commands import read_department_reply, read_satisfaction
 from worker.cases.deadlines import DEPARTMENT_STAGES, extended, plan_handling, plan_stage
@@ -70,12 +69,10 @@ def compose_reply(session: Session, env: CaseEnv, case: Case, answer: CaseEvent,
         draft = letters.approval_request(case, env.policy, answer.detail["text"], reply_to, answer.id)
     else:
         draft = letters.customer_reply(case, env.policy, answer.detail["text"], reply_to, answer.id)
-    mail_id = queue_mail(session, case.id, draft, env.domain)
-    if mail_id is None:
-        return []  # composed before: a retried job or a recovery sweep
-    if needs_approval:
+    queued = env.queue(session, case.id, draft)  # empty when composed before (a retry, a sweep)
+    if queued and needs_approval:
         add_event(session, case, "approval_requested", "system", now, {"answer_event": answer.id})
-    return [mail_id]
+    return queued
 
 
 def approve_reply(session, env, case, now, actor, raw_id, replacement: str | None) -> list[int]:
@@ -115,8 +112,7 @@ def forward_to_new_department(session: Session, env: CaseEnv, case: Case, previo
                             answer_due, case.facts, [], occasion="reassigned",
                             dedup_suffix=f":{ref}",
                             previous_department=env.policy.department_title(previous), note=note)
-    mail_id = queue_mail(session, case.id, draft, env.domain)
-    return [mail_id] if mail_id else []
+    return env.queue(session, case.id, draft)
 
 
 def _department_code(env: CaseEnv, named: str) -> str | None:
@@ -144,8 +140,7 @@ def _extend(session, env, case, now, actor, raw_id, command) -> list[int]:
                                      str(command.extension).replace(" working days", " 个工作日")
                                      .replace(" working day", " 个工作日"),
                                      command.text, promised, event.id)
-    mail_id = queue_mail(session, case.id, draft, env.domain)
-    return [mail_id] if mail_id else []
+    return env.queue(session, case.id, draft)
 
 
 def _customer_message(session, env, message, case, now, actor) -> list[int] | None:
@@ -181,8 +176,7 @@ def _information_added(session, env, message, case, now, actor) -> list[int]:
                             answer_due, message.body,
                             [a.filename for a in message.parsed.attachments], occasion="info",
                             dedup_suffix=f":{message.raw_id}")
-    mail_id = queue_mail(session, case.id, draft, env.domain)
-    return [mail_id] if mail_id else []
+    return env.queue(session, case.id, draft)
 
 
 def reopen(session, env, case, now, actor, raw_id, text) -> list[int]:
@@ -199,8 +193,7 @@ def reopen(session, env, case, now, actor, raw_id, text) -> list[int]:
     answer_due = next(d.due_at for d in pending_deadlines(session, case.id, ("answer",)))
     draft = letters.forward(case, env.policy, env.reply_to(case.reply_token), now, answer_due,
                             f"{text}\n\n—— 原投诉 ——\n{case.facts}", [], occasion="reopened")
-    mail_id = queue_mail(session, case.id, draft, env.domain)
-    return [mail_id] if mail_id else []
+    return env.queue(session, case.id, draft)
 
 
 def close(session: Session, env: CaseEnv, case: Case, now: datetime) -> None:

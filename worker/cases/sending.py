@@ -14,7 +14,7 @@ from models.case_writes import add_deadline, add_event, complete_deadlines
 from models.cases import Case
 from models.db import Database
 from models.mail import OutgoingMail
-from models.outbox import claim_for_sending, defer, mark_failed, mark_sent, queue_mail
+from models.outbox import claim_for_sending, defer, mark_failed, mark_sent
 from worker.cases.deadlines import plan_stage
 from worker.cases.env import CaseEnv
 from worker.cases.replies import close
@@ -92,5 +92,5 @@ def _record_failure(session, env: CaseEnv, mail: OutgoingMail, error: str, now: 
         "case_number": case.number if case else None, "failed_kind": mail.kind,
         "failed_subject": mail.subject, "recipients": mail.to_addresses, "error": error,
     })
-    queue_mail(session, mail.case_id, MailDraft("mail_failed", [desk], subject, text, html,
-                                                f"mail_failed:{mail.id}"), env.domain)
+    env.queue(session, mail.case_id, MailDraft("mail_failed", [desk], subject, text, html,
+                                               f"mail_failed:{mail.id}"))

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.cases import Case, Deadline
-from models.outbox import queue_mail
 from worker.cases import letters
 from worker.cases.deadlines import reminder_moment
 from worker.cases.env import CaseEnv
@@ -59,16 +58,11 @@ def archive(case: Case, deadline: Deadline, now: datetime) -> None:
     case.status, case.archived_at = "archived", now
 
 
-def _queue(session: Session, env: CaseEnv, case: Case, draft) -> list[int]:
-    mail_id = queue_mail(session, case.id, draft, env.domain)
-    return [mail_id] if mail_id else []
-
-
 def _remind(session, env, case, deadline, now) -> list[int]:
     if deadline.reminded_at or now < reminder_moment(env.policy, deadline.starts_at, deadline.due_at):
         return []
     deadline.reminded_at = now
-    return _queue(session, env, case, letters.reminder(case, env.policy, deadline.stage,
+    return env.queue(session, case.id, letters.reminder(case, env.policy, deadline.stage,
                                                        deadline.due_at, deadline.round,
                                                        env.reply_to(case.reply_token)))
 
@@ -81,7 +75,7 @@ def _escalate(session, env, case, deadline, now) -> list[int]:
     for level, moment in ((1, deadline.due_at), (2, to_management)):
         if deadline.escalation_level < level and now >= moment:
             deadline.escalation_level = level
-            queued += _queue(session, env, case, letters.escalation(
+            queued += env.queue(session, case.id, letters.escalation(
                 case, env.policy, deadline.stage, deadline.due_at, deadline.round, level,
                 env.reply_to(case.reply_token)))
     return queued
@@ -95,7 +89,7 @@ def follow_up(session: Session, env: CaseEnv, case: Case, now: datetime) -> list
         return []
     for deadline in due:
         deadline.state, deadline.done_at = "done", now
-    queued = _queue(session, env, case, letters.follow_up(case, env.policy,
+    queued = env.queue(session, case.id, letters.follow_up(case, env.policy,
                                                           env.reply_to(case.reply_token),
                                                           case.replied_at or now))
     close(session, env, case, now)

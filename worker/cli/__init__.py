@@ -49,9 +49,6 @@ class _LazyApp:
         return self._app
 
 
-pass_app = click.make_pass_decorator(_LazyApp)
-
-
 def _register() -> None:
     from worker.cli import cases, classify, db, mail, mailboxes, model, policy, retention, run
 

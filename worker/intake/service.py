@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import traceback
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from email.utils import parseaddr
@@ -20,10 +20,8 @@ from sqlalchemy.orm import Session
 
 from models import case_queries
 from models.base import utcnow
-from models.case_writes import auto_replies_since, note_auto_reply
 from models.cases import Case
 from models.mail import RawMessage
-from models.outbox import queue_mail
 from models.raw_messages import claim_raw_message
 from worker.cases.opening import open_case
 from worker.cases.replies import handle_case_message
@@ -117,10 +115,8 @@ def _sender_notice(session: Session, app, message: IntakeMessage, discard: Disca
         return []
     headers = BytesHeaderParser(policy=default_policy).parsebytes(message.raw)
     sender = parseaddr(str(headers.get("From", "")))[1].lower()
-    limit = app.policy.intake.auto_replies_per_sender_per_hour
-    if not sender or auto_replies_since(session, sender, now - timedelta(hours=1)) >= limit:
+    if not sender or not app.env.may_answer_automatically(session, sender, now, "too_large"):
         return []
-    note_auto_reply(session, sender, now, "too_large")
     subject, text, html = render("too_large", {
         "org": app.policy.organisation.name,
         "received": chinese_date(message.received_at, app.policy.calendar.zone, True),
@@ -128,8 +124,7 @@ def _sender_notice(session: Session, app, message: IntakeMessage, discard: Disca
         "limit_mb": f"{app.policy.intake.max_message_bytes / 1e6:.0f}",
     })
     draft = MailDraft("too_large", [sender], subject, text, html, f"too_large:{message.raw_id}")
-    mail_id = queue_mail(session, None, draft, app.env.domain)
-    return [mail_id] if mail_id else []
+    return app.env.queue(session, None, draft)
 
 
 def _mark(app, raw_id: int, status: str, step: str, reason: str) -> None:
