@@ -236,13 +236,14 @@ def instrument(clock: StageClock) -> None:
     from worker.intake.steps import STEPS
 
     clock.wrap(MailboxPoller, "_take_batch", "poll: fetch, store, flag", outermost=True)
-    clock.wrap(MailboxPoller, "store_message", "poll:   store (one transaction each)")
-    clock.wrap(jobs, "process_raw_message", "pipeline (whole job)", outermost=True)
+    clock.wrap(MailboxPoller, "store_messages", "poll:   store (one transaction a batch)")
+    clock.wrap(jobs, "process_raw_messages", "pipeline (whole job)", outermost=True)
     for step in STEPS:
-        clock.wrap(step, "run", f"pipeline:   step {step.name}")
+        # A step that takes the batch at once is timed there (its `run` calls `run_many`).
+        clock.wrap(step, "run_many" if hasattr(step, "run_many") else "run", f"pipeline:   step {step.name}")
     clock.wrap(service, "open_case", "pipeline:   open case (rows, letters)")
     clock.wrap(jobs, "send_outgoing", "sending (whole job)", outermost=True)
-    clock.wrap(sending, "deliver", "sending:   SMTP dialogue")
+    clock.wrap(sending.SmtpConnection, "deliver", "sending:   SMTP dialogue")
 
 
 def percentile(values: list[float], share: float) -> float:

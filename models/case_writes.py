@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 from models.cases import Case, CaseEvent, Deadline, LabelCorrection, SentAutoReply
 
 
-def add_event(session: Session, case: Case, kind: str, actor: str, at: datetime,
+def add_event(session: Session, case_id: int, kind: str, actor: str, at: datetime,
               detail: dict | None = None, raw_message_id: int | None = None,
               outgoing_mail_id: int | None = None, flush: bool = True) -> CaseEvent:
     """`flush=False` when the caller needs no id: the rows then go in one batch, at the next
     query or the commit, instead of one INSERT each (opening a case writes a dozen)."""
-    event = CaseEvent(case_id=case.id, kind=kind, actor=actor, at=at, detail=detail or {},
+    event = CaseEvent(case_id=case_id, kind=kind, actor=actor, at=at, detail=detail or {},
                       raw_message_id=raw_message_id, outgoing_mail_id=outgoing_mail_id)
     session.add(event)
     if flush:
@@ -24,9 +24,11 @@ def add_event(session: Session, case: Case, kind: str, actor: str, at: datetime,
 
 
 def add_deadline(session: Session, case: Case, stage: str, starts_at: datetime, due_at: datetime,
-                 round_: int = 0, flush: bool = True) -> Deadline:
+                 round_: int = 0, flush: bool = True, done_at: datetime | None = None) -> Deadline:
+    """A pending deadline, or with `done_at` one met as it is written (registering a case)."""
     deadline = Deadline(case_id=case.id, stage=stage, round=round_, starts_at=starts_at,
-                        due_at=due_at, state="pending", escalation_level=0)
+                        due_at=due_at, state="done" if done_at else "pending", done_at=done_at,
+                        escalation_level=0)
     session.add(deadline)
     if flush:
         session.flush()

@@ -77,15 +77,30 @@ def raw_messages_with_status(session: Session, statuses: tuple[str, ...],
     return list(session.scalars(query.limit(limit) if limit else query))
 
 
-def claim_raw_message(session: Session, raw_id: int) -> bool:
-    """Take a stored message for processing inside the caller's transaction; False if taken.
+def claim_raw_messages(session: Session, raw_ids: list[int]) -> set[int]:
+    """Take stored messages for processing inside the caller's transaction: the ids that were
+    still `new` and are now this transaction's, until it sets their final status.
 
-    On PostgreSQL the row stays locked until the transaction ends, so a second worker
-    waits and then sees that the message is no longer `new`.
+    On PostgreSQL the claimed rows stay locked until the transaction ends; rows another worker
+    holds are skipped, not waited for (so two batches never deadlock), and stay that worker's
+    or, if it dies, go back to `new` for the recovery sweep. On SQLite the UPDATE takes the one
+    write lock, and a second worker sees the final status once the first commits.
     """
+    free = (select(RawMessage.id)
+            .where(RawMessage.id.in_(raw_ids), RawMessage.status == "new")
+            .order_by(RawMessage.id).with_for_update(skip_locked=True))
     claimed = session.execute(
-        update(RawMessage)
-        .where(RawMessage.id == raw_id, RawMessage.status == "new")
-        .values(attempts=RawMessage.attempts + 1)
+        update(RawMessage).where(RawMessage.id.in_(free), RawMessage.status == "new")
+        .values(attempts=RawMessage.attempts + 1).returning(RawMessage.id)
     )
-    return claimed.rowcount == 1
+    return set(claimed.scalars())
+
+
+def settle_raw_message(session: Session, raw_id: int, status: str, reason: str, at: datetime,
+                       case_id: int | None = None, failed_step: str | None = None) -> None:
+    """A claimed message's final status: processed (with its case), ignored, unparseable, or
+    failed in a named step."""
+    values = {"status": status, "reason": reason, "processed_at": at, "failed_step": failed_step}
+    if case_id is not None:
+        values["case_id"] = case_id
+    session.execute(update(RawMessage).where(RawMessage.id == raw_id).values(**values))

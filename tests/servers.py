@@ -702,6 +702,21 @@ class RecordingHandler:
     # Seconds each RCPT is held before its answer: a client killed meanwhile sent nothing.
     rcpt_delay: float = 0.0
     rcpt_seen: threading.Event = field(default_factory=threading.Event)
+    # SMTP sessions opened (EHLO or HELO), and the DATA (counted from 1) at which the server
+    # hangs up instead of answering; 0: never.
+    connections: int = 0
+    hang_up_at_data: int = 0
+    data_count: int = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_HELO(self, server, session, envelope, hostname):
+        self.connections += 1
+        session.host_name = hostname
+        return f"250 {server.hostname}"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         self.rcpt_seen.set()
@@ -715,6 +730,10 @@ class RecordingHandler:
         return reply or "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        self.data_count += 1
+        if self.data_count == self.hang_up_at_data:
+            server.transport.close()
+            return "421 4.4.2 connection dropped"
         message = Received(envelope.mail_from, list(envelope.rcpt_tos),
                            envelope.original_content or envelope.content)
         try:

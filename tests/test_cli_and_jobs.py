@@ -14,13 +14,13 @@ from sqlalchemy import select
 from models.base import utcnow
 from models.cases import Case, CaseEvent, Deadline
 from models.db import Database
-from models.mail import OutgoingMail
+from models.mail import OutgoingMail, RawMessage
 from worker.cases.deadlines import reminder_moment
 from worker.cases.replies import close
 from worker.cases.sending import send_outgoing
 from worker.cli import triage
 from worker.intake.poller import MailboxPoller
-from worker.intake.service import process_raw_message
+from worker.intake.service import process_raw_messages
 from worker.runner import Runner
 
 from harness import mail, make_app
@@ -119,21 +119,26 @@ def test_a_major_case_is_reported_to_management_and_legal(tmp_path, imap, smtp):
 
 def _store_one_complaint(app, imap) -> int:
     """Delivered and stored by the poller, not yet processed: the id of its raw message."""
-    imap.deliver(mail("chen@qq.com", "包裹被扔门口碗全碎了", COMPLAINT))
+    return _store_complaints(app, imap, 1)[0]
+
+
+def _store_complaints(app, imap, count: int) -> list[int]:
+    for n in range(count):
+        imap.deliver(mail(f"chen{n}@qq.com", "包裹被扔门口碗全碎了", COMPLAINT))
     stored = []
     poller = MailboxPoller(app.config.mailboxes[0], app.db, on_stored=stored.extend)
     try:
         poller.poll_once()
     finally:
         poller.close()
-    return stored[0]
+    return stored
 
 
 def test_case_open_is_idempotent_when_run_twice(tmp_path, imap, smtp):
     app = make_app(tmp_path, imap, smtp)
     raw_id = _store_one_complaint(app, imap)
-    first = process_raw_message(app, raw_id)
-    second = process_raw_message(app, raw_id)
+    first = process_raw_messages(app, [raw_id])
+    second = process_raw_messages(app, [raw_id])
     assert first and second == []
     with app.db.sessions() as session:
         assert len(session.scalars(select(Case)).all()) == 1
@@ -141,14 +146,37 @@ def test_case_open_is_idempotent_when_run_twice(tmp_path, imap, smtp):
 
 
 @pytest.mark.postgres
+def test_two_workers_racing_for_one_batch_open_one_case_per_message(tmp_path, imap, smtp, pg_url):
+    Database(pg_url).upgrade()
+    app = make_app(tmp_path, imap, smtp, database_url=pg_url)
+    raw_ids = _store_complaints(app, imap, 12)
+    queued: list[list[int]] = []
+    # Overlapping batches in different orders, four workers at once: rows are claimed in id
+    # order and a row another worker holds is skipped, so nobody waits in a deadlock.
+    batches = [raw_ids, raw_ids[::-1], raw_ids[:6], raw_ids[4:]]
+    threads = [threading.Thread(target=lambda b=batch: queued.append(process_raw_messages(app, b)))
+               for batch in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    with app.db.sessions() as session:
+        cases = session.scalars(select(Case)).all()
+        statuses = set(session.scalars(select(RawMessage.status)))
+        outbox = session.scalars(select(OutgoingMail.id)).all()
+    assert len(cases) == 12 and statuses == {"processed"}
+    assert sorted(mail_id for ids in queued for mail_id in ids) == sorted(outbox)
+
+
+@pytest.mark.postgres
 def test_two_workers_racing_for_one_mail_deliver_it_once(tmp_path, imap, smtp, pg_url):
     Database(pg_url).upgrade()
     app = make_app(tmp_path, imap, smtp, database_url=pg_url)
-    mail_ids = process_raw_message(app, _store_one_complaint(app, imap))
+    mail_ids = process_raw_messages(app, [_store_one_complaint(app, imap)])
     results = []
 
     def send(mail_id):
-        results.append(send_outgoing(app.db, app.env, app.config.smtp, mail_id, utcnow()))
+        results.append(send_outgoing(app.db, app.env, app.config.smtp, [mail_id], utcnow())[mail_id])
 
     threads = [threading.Thread(target=send, args=(mail_id,)) for mail_id in mail_ids for _ in range(4)]
     for thread in threads:

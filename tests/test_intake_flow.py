@@ -269,3 +269,54 @@ def test_retention_dry_run_then_purge(tmp_path, imap, smtp):
     with app.db.sessions() as session:
         assert session.scalar(select(RawMessage.raw).where(RawMessage.case_id == case.id)) is None
         assert all(not m.to_addresses for m in session.scalars(select(OutgoingMail)))
+
+
+def test_a_message_that_breaks_applying_does_not_stop_its_batch(tmp_path, imap, smtp, monkeypatch):
+    from worker.intake import service
+
+    app = make_app(tmp_path, imap, smtp)
+    for n, subject in enumerate(["回收员少称", "坏消息：回收员骂人", "回收站太吵"]):
+        imap.deliver(mail(f"kehu{n}@163.com", subject, COMPLAINT))
+    opening = service.open_case
+
+    def open_case_unless_bad(session, env, message, now, **kwargs):
+        if message.parsed.subject.startswith("坏"):
+            raise RuntimeError("a bug that only this message meets")
+        return opening(session, env, message, now, **kwargs)
+
+    monkeypatch.setattr(service, "open_case", open_case_unless_bad)
+    _run(app)
+    (failed,) = _raw(app, "failed")
+    assert failed.failed_step == "apply" and "only this message" in failed.reason
+    assert len(_cases(app)) == 2 and len(_raw(app, "processed")) == 2
+    monkeypatch.setattr(service, "open_case", opening)  # the bug is fixed
+    retried = CliRunner().invoke(triage, ["--config", str(tmp_path / "triage.toml"), "mail", "retry",
+                                          str(failed.id)])
+    assert retried.exit_code == 0 and f"{failed.id}: processed" in retried.output
+    assert len(_cases(app)) == 3
+
+
+def test_the_batch_is_classified_at_once_and_a_message_it_chokes_on_fails_alone(tmp_path, imap, smtp):
+    app = make_app(tmp_path, imap, smtp)
+    classifier = app.classifiers.get()
+    batch_sizes = []
+
+    class Choosy:
+        """The real classifier, except that it chokes on one message."""
+
+        meta = classifier.meta
+
+        def predict_many(self, rows, thresholds=None):
+            batch_sizes.append(len(rows))
+            if any("☃" in body for _, body in rows):
+                raise ValueError("cannot read this one")
+            return classifier.predict_many(rows, thresholds)
+
+    app.classifiers.get = lambda: Choosy()
+    for n in range(4):
+        imap.deliver(mail(f"kehu{n}@163.com", "回收员少称", COMPLAINT + ("☃" if n == 2 else "")))
+    _run(app)
+    assert batch_sizes[0] == 4  # one call for the whole poll batch, then one per message
+    (failed,) = _raw(app, "failed")
+    assert failed.failed_step == "classify" and "cannot read this one" in failed.reason
+    assert len(_cases(app)) == 3

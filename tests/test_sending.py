@@ -104,3 +104,20 @@ def test_a_server_that_keeps_saying_451_costs_bounded_retries_then_waits(tmp_pat
     assert rows and all(row.status == "pending" and row.attempts == 4 for row in rows)
     assert all(row.next_attempt_at > utcnow() for row in rows)  # the sweep hands it over later
     assert smtp.received == []
+
+
+def test_a_batch_shares_one_connection_and_a_dropped_one_loses_nothing(tmp_path, imap, smtp):
+    app = make_app(tmp_path, imap, smtp)
+    for n in range(4):
+        imap.deliver(mail(f"li{n}@qq.com", "包裹丢了", COMPLAINT))
+    smtp.handler.hang_up_at_data = 3  # the server hangs up in the middle of the batch
+    Runner(app).run_once(timeout=60)
+    rows = _rows(app)
+    assert len(rows) >= 8 and all(row.status == "sent" for row in rows)
+    delivered = Counter(message_from_bytes(r.data, policy=email_policy.default)["Message-ID"]
+                        for r in smtp.received)
+    assert delivered == Counter({row.message_id: 1 for row in rows})
+    # One connection for the batch, a new one after the hang-up, one for the retried mail:
+    # not one a mail.
+    assert smtp.handler.connections <= 3
+    assert sum(row.attempts for row in rows) == len(rows) + 1

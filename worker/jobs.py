@@ -13,15 +13,18 @@ import dramatiq
 
 from models.base import utcnow
 from worker import runtime
+from worker.batches import INTAKE_BATCH, batched
 from worker.cases.lifecycle import archive_due, follow_up, reply_for_latest_answer, run_sweep
 from worker.cases.retention import purge
 from worker.cases.sending import send_outgoing
 from worker.intake.poller import MailboxPoller
-from worker.intake.service import process_raw_message
-from worker.mailer import PermanentFailure, TemporaryFailure
+from worker.intake.service import process_raw_messages
+from worker.mailer import TemporaryFailure
 from worker.stats.mailing import queue_due_reports
 
 log = logging.getLogger("triage.jobs")
+# Outgoing mails one `mail.send` job takes, over one SMTP connection: an intake batch's worth.
+SEND_BATCH = INTAKE_BATCH
 _app = runtime.current_app  # resolved per call: the App of this process
 runtime.current_app()  # a worker process started by `dramatiq worker.jobs` sets its broker here
 
@@ -31,8 +34,8 @@ def _moment(at: str | None) -> datetime:
 
 
 def enqueue_sends(mail_ids: list[int]) -> None:
-    for mail_id in mail_ids:
-        send_mail.send(mail_id)
+    for batch in batched(mail_ids, SEND_BATCH):
+        send_mail.send(batch)
 
 
 def _retry_temporary(retries: int, error: Exception) -> bool:
@@ -42,16 +45,21 @@ def _retry_temporary(retries: int, error: Exception) -> bool:
     return isinstance(error, TemporaryFailure) and retries < _app().config.broker.max_retries
 
 
-@dramatiq.actor(actor_name="mail.send", queue_name="mail", retry_when=_retry_temporary,
-                throws=(PermanentFailure,))
-def send_mail(mail_id: int) -> None:
+@dramatiq.actor(actor_name="mail.send", queue_name="mail", retry_when=_retry_temporary)
+def send_mail(mail_ids: list[int]) -> None:
+    """Outbox rows over one SMTP connection. If any was deferred, the job is retried (with
+    dramatiq's backoff) for them; the rest are done and skipped on the retry."""
     app = _app()
-    send_outgoing(app.db, app.env, app.config.smtp, mail_id, utcnow())
+    outcomes = send_outgoing(app.db, app.env, app.config.smtp, mail_ids, utcnow())
+    deferred = [mail_id for mail_id, outcome in outcomes.items() if outcome == "deferred"]
+    if deferred:
+        raise TemporaryFailure(f"{len(deferred)} of {len(mail_ids)} mails deferred: {deferred}")
 
 
 @dramatiq.actor(actor_name="case.open", queue_name="intake", max_retries=3)
-def open_case(raw_id: int) -> None:
-    enqueue_sends(process_raw_message(_app(), raw_id))
+def open_cases(raw_ids: list[int]) -> None:
+    """A poll's batch of stored messages: classified together, applied in one transaction."""
+    enqueue_sends(process_raw_messages(_app(), raw_ids))
 
 
 @dramatiq.actor(actor_name="case.reply", queue_name="cases", max_retries=3)
@@ -66,7 +74,7 @@ def follow_up_case(case_id: int, at: str | None = None) -> None:
 
 @dramatiq.actor(actor_name="deadlines.sweep", queue_name="sweep", max_retries=0)
 def sweep_deadlines(at: str | None = None) -> None:
-    run_sweep(_app(), _moment(at), enqueue_sends, follow_up_case.send, reply_case.send, open_case.send)
+    run_sweep(_app(), _moment(at), enqueue_sends, follow_up_case.send, reply_case.send, open_cases.send)
 
 
 @dramatiq.actor(actor_name="cases.archive", queue_name="sweep", max_retries=0)
@@ -89,7 +97,7 @@ def mail_reports(at: str | None = None) -> None:
 def poll_mailbox(name: str) -> None:
     app = _app()
     mailbox = next(m for m in app.config.mailboxes if m.name == name)
-    poller = MailboxPoller(mailbox, app.db, on_stored=lambda ids: [open_case.send(i) for i in ids])
+    poller = MailboxPoller(mailbox, app.db, on_stored=open_cases.send)
     try:
         poller.poll_once()
     finally:

@@ -65,7 +65,7 @@ def relabel(session: Session, case: Case, labels: dict[str, str], by: str,
         if record_correction(session, case, head, value, by, "admin", at) is not None:
             changes[head] = {"from": old, "to": value}
     if changes:
-        add_event(session, case, "relabelled", by, at, {"changes": changes})
+        add_event(session, case.id, "relabelled", by, at, {"changes": changes})
     return changes
 
 

@@ -18,6 +18,7 @@ from models.base import utcnow
 from models.mail import RawMessage
 from models.outbox import mails_to_send
 from worker import runtime
+from worker.batches import INTAKE_BATCH, batched
 from worker.broker import start_in_process_workers, wait_until_idle
 from worker.intake.poller import MailboxPoller
 
@@ -50,8 +51,8 @@ class Runner:
                 select(RawMessage.id).where(RawMessage.status == "new"))))
 
     def _enqueue_opening(self, raw_ids: list[int]) -> None:
-        for raw_id in raw_ids:
-            self.jobs.open_case.send(raw_id)
+        for batch in batched(raw_ids, INTAKE_BATCH):
+            self.jobs.open_cases.send(batch)
 
     def start_workers(self) -> None:
         if "worker" in self.roles and self.worker is None:

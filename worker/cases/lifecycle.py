@@ -11,6 +11,7 @@ from sqlalchemy import select
 from models.cases import Case, Deadline
 from models.mail import RawMessage
 from models.outbox import mails_to_send, release_stale
+from worker.batches import INTAKE_BATCH, batched
 from worker.cases import sweep as sweeping
 
 # A stored message still `new` this long was never handed to a job (a crash, or the
@@ -20,7 +21,7 @@ INTAKE_GRACE = timedelta(seconds=30)
 
 def run_sweep(app, now: datetime, send: Callable[[list[int]], None],
               follow_up_job: Callable[..., object], reply_job: Callable[..., object],
-              open_job: Callable[[int], object] | None = None) -> sweeping.SweepResult:
+              open_job: Callable[[list[int]], object] | None = None) -> sweeping.SweepResult:
     with app.db.transaction() as session:
         result = sweeping.sweep(session, app.env, now)
     send(result.mail_ids)
@@ -34,7 +35,7 @@ def run_sweep(app, now: datetime, send: Callable[[list[int]], None],
 
 
 def recover(app, now: datetime, send: Callable[[list[int]], None],
-            open_job: Callable[[int], object] | None) -> None:
+            open_job: Callable[[list[int]], object] | None) -> None:
     """Re-enqueues what a crash left behind: the database knows, the broker may not."""
     with app.db.transaction() as session:
         lease = timedelta(seconds=app.config.worker.sending_lease)
@@ -44,8 +45,8 @@ def recover(app, now: datetime, send: Callable[[list[int]], None],
             RawMessage.status == "new", RawMessage.received_at < now - INTAKE_GRACE)))
     send(mail_ids)
     if open_job is not None:
-        for raw_id in stranded:
-            open_job(raw_id)
+        for batch in batched(stranded, INTAKE_BATCH):
+            open_job(batch)
 
 
 def follow_up(app, case_id: int, now: datetime) -> list[int]:

@@ -16,7 +16,6 @@ from models.case_writes import (
     add_deadline,
     add_event,
     cancel_deadlines,
-    complete_deadlines,
 )
 from models.cases import Case
 from models.mail import Attachment
@@ -36,7 +35,7 @@ def open_case(session: Session, env: CaseEnv, message: IntakeMessage, now: datet
     policy = env.policy
     case = _new_case(session, env, message, now, related_case_id)
     repeat_of = _earlier_case_of_same_customer(session, env, case, now)
-    add_event(session, case, "opened", "system", now, {
+    add_event(session, case.id, "opened", "system", now, {
         "matched_rules": message.routing_note, "copy_to": message.copy_to,
         "candidates": _candidates(message), "signals": _signals(message),
     }, raw_message_id=message.raw_id, flush=False)
@@ -44,16 +43,17 @@ def open_case(session: Session, env: CaseEnv, message: IntakeMessage, now: datet
         case.repeat_of_id = repeat_of.id
         if policy.intake.repeat_raises_severity and case.severity == "normal":
             case.severity = "major"
-        add_event(session, case, "repeat", "system", now, {"of": repeat_of.number}, flush=False)
+        add_event(session, case.id, "repeat", "system", now, {"of": repeat_of.number}, flush=False)
     attachment_names = _store_attachments(session, env, message, case)
 
     # The clock runs from receipt (受理), not from when a worker got round to the message.
     planned = plan_handling(policy, case.kind, case.severity, message.received_at)
     # Unflushed: the rows above go in one batch when the next statement autoflushes.
+    # Registering is this very step: its deadline is met as it is written.
     for deadline in planned:
-        add_deadline(session, case, deadline.stage, deadline.starts_at, deadline.due_at, flush=False)
+        add_deadline(session, case, deadline.stage, deadline.starts_at, deadline.due_at, flush=False,
+                     done_at=now if deadline.stage == "register" else None)
     due = {deadline.stage: deadline.due_at for deadline in planned}
-    complete_deadlines(session, case.id, ("register",), now)
 
     reply_to = env.reply_to(case.reply_token)
     drafts = []
@@ -62,7 +62,7 @@ def open_case(session: Session, env: CaseEnv, message: IntakeMessage, now: datet
         case.out_of_scope_reason = message.out_of_scope.reason
         cancel_deadlines(session, case.id, now)
         drafts.append(letters.out_of_scope_answer(case, policy, reply_to, message.out_of_scope.reason))
-        add_event(session, case, "out_of_scope", "system", now, {"rule": message.out_of_scope.name})
+        add_event(session, case.id, "out_of_scope", "system", now, {"rule": message.out_of_scope.name})
     else:
         drafts.append(letters.acknowledgement(case, policy, reply_to, message.received_at, due["reply"]))
         drafts.append(letters.forward(case, policy, reply_to, message.received_at, due["answer"],
@@ -139,12 +139,12 @@ def _queue(session: Session, env: CaseEnv, case: Case, drafts, now: datetime) ->
         if draft.kind in AUTO_ANSWERS and not env.may_answer_automatically(
                 session, draft.to[0], now, draft.kind):
             limit = env.policy.intake.auto_replies_per_sender_per_hour
-            add_event(session, case, "auto_answer_suppressed", "system", now,
+            add_event(session, case.id, "auto_answer_suppressed", "system", now,
                       {"notice": draft.kind, "reason": f"over {limit} an hour"})
             continue
         for mail_id in env.queue(session, case.id, draft):
             queued.append(mail_id)
-            add_event(session, case, f"queued_{draft.kind}", "system", now,
+            add_event(session, case.id, f"queued_{draft.kind}", "system", now,
                       {"to": draft.to}, outgoing_mail_id=mail_id, flush=False)
     return queued
 

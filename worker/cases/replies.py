@@ -48,7 +48,7 @@ def _staff_reply(session, env, message, case, now, actor) -> list[int]:
         return _reassign(session, env, message, case, now, actor, command)
     if command.action == "extend":
         return _extend(session, env, case, now, actor, message.raw_id, command)
-    event = add_event(session, case, "department_answer", actor, now,
+    event = add_event(session, case.id, "department_answer", actor, now,
                       {"text": command.text, "closes": command.action == "close"},
                       raw_message_id=message.raw_id)
     complete_deadlines(session, case.id, ("dispatch", *DEPARTMENT_STAGES), now)
@@ -71,17 +71,17 @@ def compose_reply(session: Session, env: CaseEnv, case: Case, answer: CaseEvent,
         draft = letters.customer_reply(case, env.policy, answer.detail["text"], reply_to, answer.id)
     queued = env.queue(session, case.id, draft)  # empty when composed before (a retry, a sweep)
     if queued and needs_approval:
-        add_event(session, case, "approval_requested", "system", now, {"answer_event": answer.id})
+        add_event(session, case.id, "approval_requested", "system", now, {"answer_event": answer.id})
     return queued
 
 
 def approve_reply(session, env, case, now, actor, raw_id, replacement: str | None) -> list[int]:
     latest = next((e for e in reversed(case.events) if e.kind == "department_answer"), None)
     if latest is None:
-        add_event(session, case, "approval_without_answer", actor, now, raw_message_id=raw_id)
+        add_event(session, case.id, "approval_without_answer", actor, now, raw_message_id=raw_id)
         return []
     text = replacement or latest.detail["text"]
-    approved = add_event(session, case, "department_answer", actor, now,
+    approved = add_event(session, case.id, "department_answer", actor, now,
                          {"text": text, "approved": True, "closes": latest.detail.get("closes", False),
                           "edited": bool(replacement)}, raw_message_id=raw_id)
     return compose_reply(session, env, case, approved, now)
@@ -90,14 +90,14 @@ def approve_reply(session, env, case, now, actor, raw_id, replacement: str | Non
 def _reassign(session, env, message, case, now, actor, command) -> list[int]:
     target = _department_code(env, command.target)
     if target is None:
-        add_event(session, case, "reassign_refused", actor, now,
+        add_event(session, case.id, "reassign_refused", actor, now,
                   {"target": command.target, "reason": "unknown department"},
                   raw_message_id=message.raw_id)
         return []
     previous = case.department
     # A department saying "not ours" is a label correction: training data for the next model.
     record_correction(session, case, "department", target, actor, "department", now)
-    add_event(session, case, "reassigned", actor, now, {"from": previous, "to": target,
+    add_event(session, case.id, "reassigned", actor, now, {"from": previous, "to": target,
                                                          "note": command.text},
               raw_message_id=message.raw_id)
     return forward_to_new_department(session, env, case, previous, command.text,
@@ -130,7 +130,7 @@ def _extend(session, env, case, now, actor, raw_id, command) -> list[int]:
     for deadline in moved:
         deadline.due_at = extended(env.policy, deadline.due_at, command.extension)
         deadline.extended_by = str(command.extension)
-    event = add_event(session, case, "extended", actor, now,
+    event = add_event(session, case.id, "extended", actor, now,
                       {"by": str(command.extension), "reason": command.text, "late": late},
                       raw_message_id=raw_id)
     promised = next((d.due_at for d in moved if d.stage == "reply"), None)
@@ -147,7 +147,7 @@ def _customer_message(session, env, message, case, now, actor) -> list[int] | No
     satisfaction = read_satisfaction(message.body)
     if case.status in CLOSED:
         if satisfaction == "satisfied":
-            add_event(session, case, "satisfaction", actor, now, {"value": "satisfied"},
+            add_event(session, case.id, "satisfaction", actor, now, {"value": "satisfied"},
                       raw_message_id=message.raw_id)
             return []
         closed_at = case.closed_at or case.updated_at
@@ -155,11 +155,11 @@ def _customer_message(session, env, message, case, now, actor) -> list[int] | No
                 closed_at, env.policy.intake.reopen_window):
             return None
         # Writing again on a closed case within the window is a verdict too (statistics count it).
-        add_event(session, case, "satisfaction", actor, now, {"value": "unsatisfied"},
+        add_event(session, case.id, "satisfaction", actor, now, {"value": "unsatisfied"},
                   raw_message_id=message.raw_id)
         return reopen(session, env, case, now, actor, message.raw_id, message.body)
     if case.status == "replied" and satisfaction:
-        add_event(session, case, "satisfaction", actor, now, {"value": satisfaction},
+        add_event(session, case.id, "satisfaction", actor, now, {"value": satisfaction},
                   raw_message_id=message.raw_id)
         if satisfaction == "unsatisfied":
             return reopen(session, env, case, now, actor, message.raw_id, message.body)
@@ -169,7 +169,7 @@ def _customer_message(session, env, message, case, now, actor) -> list[int] | No
 
 
 def _information_added(session, env, message, case, now, actor) -> list[int]:
-    add_event(session, case, "customer_information", actor, now, {"text": message.body},
+    add_event(session, case.id, "customer_information", actor, now, {"text": message.body},
               raw_message_id=message.raw_id)
     answer_due = next((d.due_at for d in pending_deadlines(session, case.id, ("answer",))), now)
     draft = letters.forward(case, env.policy, env.reply_to(case.reply_token), message.received_at,
@@ -188,7 +188,7 @@ def reopen(session, env, case, now, actor, raw_id, text) -> list[int]:
         if planned.stage != "register":
             add_deadline(session, case, planned.stage, planned.starts_at, planned.due_at,
                          round_=case.reopen_count)
-    add_event(session, case, "reopened", actor, now, {"text": text, "round": case.reopen_count},
+    add_event(session, case.id, "reopened", actor, now, {"text": text, "round": case.reopen_count},
               raw_message_id=raw_id)
     answer_due = next(d.due_at for d in pending_deadlines(session, case.id, ("answer",)))
     draft = letters.forward(case, env.policy, env.reply_to(case.reply_token), now, answer_due,
@@ -202,4 +202,4 @@ def close(session: Session, env: CaseEnv, case: Case, now: datetime) -> None:
     case.status, case.closed_at = "closed", now
     archive = plan_stage(env.policy, case.kind, case.severity, "archive", now)
     add_deadline(session, case, "archive", archive.starts_at, archive.due_at, round_=case.reopen_count)
-    add_event(session, case, "closed", "system", now)
+    add_event(session, case.id, "closed", "system", now)

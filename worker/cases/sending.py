@@ -1,4 +1,6 @@
-"""Sending one outbox row: claim it, deliver it outside any transaction, record what happened.
+"""Sending outbox rows over one SMTP connection: per mail, claim it, deliver it outside any
+transaction, record what happened. Claimed and recorded one mail at a time, so a worker that
+dies leaves at most the one mail it was delivering to be sent again.
 
 A sent forward completes the dispatch stage; a sent reply completes the reply stage and starts
 the follow-up clock. A permanent failure is recorded on the row and the case, and the desk is
@@ -10,42 +12,51 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from sqlalchemy import Row
+
 from models.case_writes import add_deadline, add_event, complete_deadlines
 from models.cases import Case
 from models.db import Database
-from models.mail import OutgoingMail
 from models.outbox import claim_for_sending, defer, mark_failed, mark_sent
 from worker.cases.deadlines import plan_stage
 from worker.cases.env import CaseEnv
 from worker.cases.replies import close
 from worker.config import SmtpConfig
-from worker.mailer import PermanentFailure, TemporaryFailure, deliver
+from worker.mailer import PermanentFailure, SmtpConnection, TemporaryFailure
 from worker.notices import MailDraft, render
 
 log = logging.getLogger("triage.mail")
 
 
-def send_outgoing(db: Database, env: CaseEnv, smtp: SmtpConfig, mail_id: int, now: datetime) -> str:
-    """'sent', 'skipped' (another worker has it, or it is done), or raises on failure."""
+def send_outgoing(db: Database, env: CaseEnv, smtp: SmtpConfig, mail_ids: list[int],
+                  now: datetime) -> dict[int, str]:
+    """Per mail id: 'sent', 'skipped' (another worker has it, or it is done), 'deferred' (a
+    temporary failure: pending again, with a later attempt time) or 'failed' (for good)."""
+    with SmtpConnection(smtp) as connection:
+        return {mail_id: _send_one(db, env, connection, mail_id, now) for mail_id in mail_ids}
+
+
+def _send_one(db: Database, env: CaseEnv, connection: SmtpConnection, mail_id: int,
+              now: datetime) -> str:
     with db.transaction() as session:
-        if not claim_for_sending(session, mail_id, now):
-            return "skipped"
-        mail = session.get(OutgoingMail, mail_id)
+        mail = claim_for_sending(session, mail_id, now)
+    if mail is None:
+        return "skipped"
     try:
-        note = deliver(mail, smtp)
+        note = connection.deliver(mail)
     except TemporaryFailure as error:
         with db.transaction() as session:
             defer(session, mail_id, str(error), now + backoff(mail.attempts))
         log.warning("mail %s (%s) deferred: %s", mail_id, mail.kind, error)
-        raise
+        return "deferred"
     except PermanentFailure as error:
         with db.transaction() as session:
-            _record_failure(session, env, session.get(OutgoingMail, mail_id), str(error), now)
+            _record_failure(session, env, mail, str(error), now)
         log.error("mail %s (%s) failed for good: %s", mail_id, mail.kind, error)
-        raise
+        return "failed"
     with db.transaction() as session:
         mark_sent(session, mail_id, now, note)
-        _after_sent(session, env, session.get(OutgoingMail, mail_id), now)
+        _after_sent(session, env, mail, now)
     log.info("mail %s (%s) sent for case %s", mail_id, mail.kind, mail.case_id)
     return "sent"
 
@@ -55,14 +66,14 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
 
 
-def _after_sent(session, env: CaseEnv, mail: OutgoingMail, now: datetime) -> None:
+def _after_sent(session, env: CaseEnv, mail: Row, now: datetime) -> None:
     if mail.case_id is None:
         return
-    case = session.get(Case, mail.case_id)
     if mail.kind == "forward":
-        complete_deadlines(session, case.id, ("dispatch",), now)
+        complete_deadlines(session, mail.case_id, ("dispatch",), now)
     elif mail.kind == "reply":
         # The customer has the result: the case is handled, within its overall limit or not.
+        case = session.get(Case, mail.case_id)
         complete_deadlines(session, case.id, ("reply", "overall"), now)
         case.replied_at = now
         latest = next((e for e in reversed(case.events) if e.kind == "department_answer"), None)
@@ -75,15 +86,15 @@ def _after_sent(session, env: CaseEnv, mail: OutgoingMail, now: datetime) -> Non
                          round_=case.reopen_count)
         else:
             close(session, env, case, now)
-    add_event(session, case, f"sent_{mail.kind}", "system", now, {"to": mail.to_addresses},
-              outgoing_mail_id=mail.id)
+    add_event(session, mail.case_id, f"sent_{mail.kind}", "system", now, {"to": mail.to_addresses},
+              outgoing_mail_id=mail.id, flush=False)
 
 
-def _record_failure(session, env: CaseEnv, mail: OutgoingMail, error: str, now: datetime) -> None:
+def _record_failure(session, env: CaseEnv, mail: Row, error: str, now: datetime) -> None:
     mark_failed(session, mail.id, error)
     case = session.get(Case, mail.case_id) if mail.case_id else None
     if case is not None:
-        add_event(session, case, "mail_failed", "system", now,
+        add_event(session, case.id, "mail_failed", "system", now,
                   {"kind": mail.kind, "to": mail.to_addresses, "error": error}, outgoing_mail_id=mail.id)
     desk = env.policy.organisation.desk_address
     if mail.kind == "mail_failed" or desk in mail.to_addresses:

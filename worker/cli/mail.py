@@ -7,7 +7,7 @@ import click
 from models.mail import RAW_STATUSES
 from models.raw_messages import raw_messages_with_status
 from worker.cli.output import print_rows
-from worker.intake.service import process_raw_message, retry_raw_messages
+from worker.intake.service import process_raw_messages, retry_raw_messages
 from worker.runner import Runner
 
 
@@ -49,8 +49,7 @@ def retry(lazy_app, raw_ids: tuple[int, ...], all_failed: bool) -> None:
     retry_raw_messages(app, list(raw_ids))
 
     def replay(jobs) -> None:
-        for raw_id in raw_ids:
-            jobs.enqueue_sends(process_raw_message(app, raw_id))
+        jobs.enqueue_sends(process_raw_messages(app, list(raw_ids)))
 
     Runner(app, ("worker",)).finish(replay)
     with app.db.sessions() as session:

@@ -1,7 +1,7 @@
 """The IMAP poller: one per mailbox, the only code in the project that speaks IMAP.
 
-Exactly once: each mail is stored in its own transaction, together with the mailbox's
-watermark ("every UID up to here is stored"), and only after that commit is it
+Exactly once: each fetched batch of mail is stored in one transaction, together with the
+mailbox's watermark ("every UID up to here is stored"), and only after that commit is it
 acknowledged on the server (flagged \\Seen, or moved to the processed folder). A crash
 between the two leaves a stored mail unacknowledged at or below the watermark; the next
 poll acknowledges it without fetching it again (a move waits `move_grace`, in case its
@@ -38,6 +38,7 @@ from models.raw_messages import (
     reset_watermark,
     store_raw_message,
 )
+from worker.batches import batched
 from worker.config import MailboxConfig
 
 log = logging.getLogger("triage.intake.poller")
@@ -174,7 +175,7 @@ def message_sizes(client: IMAPClient, uids: list[int]) -> dict[int, int]:
 
 
 def chunked(uids: list[int]) -> list[list[int]]:
-    return [uids[start:start + UID_CHUNK] for start in range(0, len(uids), UID_CHUNK)]
+    return batched(uids, UID_CHUNK)
 
 
 def on_present_uids(client: IMAPClient, uids: list[int],
@@ -318,14 +319,16 @@ class MailboxPoller:
     def _take_batch(self, client: IMAPClient, uidvalidity: int, batch: list[int],
                     result: PollResult) -> None:
         _, fetched = on_present_uids(client, batch, lambda present: client.fetch(present, ["BODY.PEEK[]"]))
-        new_ids: dict[int, int] = {}
-        duplicates: list[int] = []
+        delivered: dict[int, bytes] = {}
         for uid in batch:
             raw = (fetched or {}).get(uid, {}).get(b"BODY[]")
-            if not raw:
+            if raw:
+                delivered[uid] = raw
+            else:
                 log.info("mailbox %s uid %d: no longer in the folder, skipped", self.mailbox.name, uid)
-                continue
-            raw_id = self.store_message(uidvalidity, uid, raw)
+        new_ids: dict[int, int] = {}
+        duplicates: list[int] = []
+        for uid, raw_id in self.store_messages(uidvalidity, delivered).items():
             if raw_id is None:
                 duplicates.append(uid)
                 log.info("mailbox %s uid %d: already stored", self.mailbox.name, uid)
@@ -342,12 +345,16 @@ class MailboxPoller:
         if new_ids:
             self.on_stored(list(new_ids.values()))
 
-    def store_message(self, uidvalidity: int, uid: int, raw: bytes) -> int | None:
-        """One mail and the watermark in one transaction; the new row's id, None if a duplicate."""
+    def store_messages(self, uidvalidity: int, delivered: dict[int, bytes]) -> dict[int, int | None]:
+        """A fetched batch and the watermark in one transaction: per UID the new row's id, None
+        for a mail stored before. Nothing is flagged on the server until this has committed."""
+        if not delivered:
+            return {}
         with self.db.transaction() as session:
-            raw_id = store_raw_message(session, self.mailbox.name, uidvalidity, uid, raw)
-            advance_watermark(session, self.mailbox.name, uid, uidvalidity)
-        return raw_id
+            stored = {uid: store_raw_message(session, self.mailbox.name, uidvalidity, uid, raw)
+                      for uid, raw in delivered.items()}
+            advance_watermark(session, self.mailbox.name, max(delivered), uidvalidity)
+        return stored
 
     # ------------------------------------------------------------------ acknowledging
 

@@ -3,6 +3,10 @@
 A step reads the message and the context, fills in the message, or raises `Discard` /
 `Unparseable`. It never commits, sends or enqueues: worker/intake/service.py applies the
 outcome in one transaction afterwards.
+
+The steps run over a batch of messages (a poll's worth), one step at a time across the batch,
+so a step with a `run_many` does its work once for all of them: the classifier's per-call cost
+is several times its per-message cost.
 """
 
 from __future__ import annotations
@@ -118,17 +122,22 @@ class Classify:
     name = "classify"
 
     def run(self, message: IntakeMessage, context: IntakeContext) -> None:
-        if message.case_id is not None:
+        self.run_many([message], context)
+
+    def run_many(self, messages: list[IntakeMessage], context: IntakeContext) -> None:
+        new = [message for message in messages if message.case_id is None]
+        if not new:
             return
         classifier = context.classifiers.get()
-        prediction = classifier.predict(
-            normalize_text(message.parsed.subject or ""), message.normalised,
+        predictions = classifier.predict_many(
+            [(normalize_text(message.parsed.subject or ""), message.normalised) for message in new],
             thresholds=context.policy.thresholds.model_dump(),
         )
-        message.prediction = prediction
-        message.model_version = classifier.meta.get("version")
-        # A model trained without some head (an organisation's own data) leaves it to the desk.
-        message.labels = {**FALLBACK_LABELS, **prediction.labels()}
+        for message, prediction in zip(new, predictions, strict=True):
+            message.prediction = prediction
+            message.model_version = classifier.meta.get("version")
+            # A model trained without some head (an organisation's own data) leaves it to the desk.
+            message.labels = {**FALLBACK_LABELS, **prediction.labels()}
 
 
 class ExtractFields:
@@ -170,14 +179,39 @@ class StepFailed(Exception):
         self.error = error
 
 
-def run_steps(message: IntakeMessage, context: IntakeContext) -> IntakeMessage:
-    """Runs every step; Discard and Unparseable pass through, anything else names its step."""
+# Why a message left the pipeline early: it needs no case (Discard), has no text
+# (Unparseable), or a step raised (StepFailed).
+Stop = Discard | Unparseable | StepFailed
+
+
+def run_steps(messages: list[IntakeMessage], context: IntakeContext) -> dict[int, Stop]:
+    """Runs every step over the batch; the messages that stopped early, by raw id.
+
+    A step with `run_many` takes the whole batch at once; if that raises, the step runs again
+    one message at a time, so only the message at fault stops, with the step's name.
+    """
+    stopped: dict[int, Stop] = {}
     for step in STEPS:
-        try:
-            step.run(message, context)
-        except (Discard, Unparseable):
-            raise
-        except Exception as error:
-            raise StepFailed(step.name, error) from error
+        going = [message for message in messages if message.raw_id not in stopped]
+        if hasattr(step, "run_many") and _ran_together(step, going, context):
+            continue
+        for message in going:
+            try:
+                step.run(message, context)
+            except (Discard, Unparseable) as stop:
+                stopped[message.raw_id] = stop
+            except Exception as error:
+                stopped[message.raw_id] = StepFailed(step.name, error)
+            else:
+                message.steps_run.append(step.name)
+    return stopped
+
+
+def _ran_together(step, messages: list[IntakeMessage], context: IntakeContext) -> bool:
+    try:
+        step.run_many(messages, context)
+    except Exception:
+        return False  # one at a time, to find the message at fault
+    for message in messages:
         message.steps_run.append(step.name)
-    return message
+    return True
