@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from models.base import utcnow
 from models.mail import MailboxState, RawMessage
 from models.sql import insert_or_ignore
+from worker.batches import INTAKE_BATCH, MAX_BATCH_BYTES, plan_batches
 from worker.intake.identity import dedup_key, message_id_of
 
 
@@ -104,3 +105,13 @@ def settle_raw_message(session: Session, raw_id: int, status: str, reason: str, 
     if case_id is not None:
         values["case_id"] = case_id
     session.execute(update(RawMessage).where(RawMessage.id == raw_id).values(**values))
+
+
+def unprocessed_batches(session: Session, received_before: datetime | None = None) -> list[list[int]]:
+    """Messages still `new` (a worker died, or their job was lost), as `case.open` batches
+    bounded in count and bytes."""
+    query = select(RawMessage.id, RawMessage.size).where(RawMessage.status == "new")
+    if received_before is not None:
+        query = query.where(RawMessage.received_at < received_before)
+    sizes = {row.id: row.size for row in session.execute(query)}
+    return plan_batches(sizes, INTAKE_BATCH, MAX_BATCH_BYTES)

@@ -1,17 +1,20 @@
 """The schema: migrations on SQLite and PostgreSQL, in step with the models; case numbers."""
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, update
 from sqlalchemy.exc import IntegrityError
 
 from models import Base, Case, ModelVersion
+from models.base import utcnow
 from models.case_numbers import next_case_number, number_scope
 from models.db import Database
+from models.mail import RawMessage
+from models.raw_messages import store_raw_message, unprocessed_batches
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -90,3 +93,20 @@ def test_the_database_refuses_two_active_model_versions(database):
         session.add(ModelVersion(version="b", path="/b", data_sha256="0" * 64, active=False))
     with pytest.raises(IntegrityError), database.transaction() as session:
         session.add(ModelVersion(version="c", path="/c", data_sha256="0" * 64, active=True))
+
+
+def test_unprocessed_messages_come_back_in_bounded_batches(database, monkeypatch):
+    with database.transaction() as session:
+        mails = [f"Subject: {uid:04d}\r\n\r\n{'x' * 100}".encode() for uid in range(1, 121)]
+        ids = [store_raw_message(session, "inbox", 1, uid, raw) for uid, raw in enumerate(mails, 1)]
+        session.execute(update(RawMessage).where(RawMessage.id.in_(ids[:10])).values(status="processed"))
+        session.execute(update(RawMessage).where(RawMessage.id.in_(ids[-5:]))
+                        .values(received_at=utcnow() + timedelta(hours=1)))
+    with database.sessions() as session:
+        found = unprocessed_batches(session, received_before=utcnow() + timedelta(minutes=1))
+    assert [len(batch) for batch in found] == [50, 50, 5]
+    assert [raw_id for batch in found for raw_id in batch] == ids[10:-5]
+    monkeypatch.setattr("models.raw_messages.MAX_BATCH_BYTES", 3 * len(mails[0]))
+    with database.sessions() as session:
+        small = unprocessed_batches(session)
+    assert [raw_id for batch in small for raw_id in batch] == ids[10:] and {len(batch) for batch in small} == {3, 2}

@@ -26,6 +26,7 @@ from models.db import Database
 from models.mail import MailboxState, RawMessage
 from models.raw_messages import mailbox_state, record_poll_error, record_poll_success
 from worker.app import App
+from worker.batches import plan_batches
 from worker.cli.mailboxes import group as mailboxes_command
 from worker.config import Config, DatabaseConfig, MailboxConfig
 from worker.intake.poller import (
@@ -33,7 +34,6 @@ from worker.intake.poller import (
     MailboxPoller,
     TokenUnavailable,
     access_token,
-    plan_batches,
 )
 
 from servers import free_port

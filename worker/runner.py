@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from models.base import utcnow
 from models.mail import RawMessage
 from models.outbox import mails_to_send
+from models.raw_messages import unprocessed_batches
 from worker import runtime
-from worker.batches import INTAKE_BATCH, batched
 from worker.broker import start_in_process_workers, wait_until_idle
 from worker.intake.poller import MailboxPoller
 
@@ -47,12 +47,11 @@ class Runner:
     def _enqueue_stranded(self) -> None:
         """Messages left `new` by a process that died: claims make a second hand-off harmless."""
         with self.app.db.sessions() as session:
-            self._enqueue_opening(list(session.scalars(
-                select(RawMessage.id).where(RawMessage.status == "new"))))
+            for batch in unprocessed_batches(session):
+                self._enqueue_opening(batch)
 
     def _enqueue_opening(self, raw_ids: list[int]) -> None:
-        for batch in batched(raw_ids, INTAKE_BATCH):
-            self.jobs.open_cases.send(batch)
+        self.jobs.open_cases.send(raw_ids)
 
     def start_workers(self) -> None:
         if "worker" in self.roles and self.worker is None:

@@ -9,9 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from models.cases import Case, Deadline
-from models.mail import RawMessage
 from models.outbox import mails_to_send, release_stale
-from worker.batches import INTAKE_BATCH, batched
+from models.raw_messages import unprocessed_batches
 from worker.cases import sweep as sweeping
 
 # A stored message still `new` this long was never handed to a job (a crash, or the
@@ -41,11 +40,10 @@ def recover(app, now: datetime, send: Callable[[list[int]], None],
         lease = timedelta(seconds=app.config.worker.sending_lease)
         mail_ids = mails_to_send(session, now, lease)
         release_stale(session, mail_ids, claimed_before=now - lease)
-        stranded = list(session.scalars(select(RawMessage.id).where(
-            RawMessage.status == "new", RawMessage.received_at < now - INTAKE_GRACE)))
+        stranded = unprocessed_batches(session, received_before=now - INTAKE_GRACE)
     send(mail_ids)
     if open_job is not None:
-        for batch in batched(stranded, INTAKE_BATCH):
+        for batch in stranded:
             open_job(batch)
 
 

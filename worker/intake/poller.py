@@ -38,14 +38,13 @@ from models.raw_messages import (
     reset_watermark,
     store_raw_message,
 )
-from worker.batches import batched
+from worker.batches import MAX_BATCH_BYTES, batched, plan_batches
 from worker.config import MailboxConfig
 
 log = logging.getLogger("triage.intake.poller")
 
 SEEN = b"\\Seen"
 DELETED = b"\\Deleted"
-MAX_BATCH_BYTES = 50 * 1024 * 1024
 # UIDs per command: a backlog of thousands must not become one over-long command line.
 UID_CHUNK = 500
 # Another session (a second poller) expunging what we were about to touch: retry on the rest.
@@ -138,25 +137,6 @@ def ensure_folder(client: IMAPClient, folder: str) -> None:
     except IMAPClient.Error:
         if not client.folder_exists(folder):  # else another poller created it first
             raise
-
-
-def plan_batches(sizes: dict[int, int], max_count: int, max_bytes: int) -> list[list[int]]:
-    """UIDs in ascending order, cut into batches of at most `max_count` mails and `max_bytes`.
-
-    A mail larger than `max_bytes` travels alone.
-    """
-    batches: list[list[int]] = []
-    batch: list[int] = []
-    batch_bytes = 0
-    for uid in sorted(sizes):
-        if batch and (len(batch) == max_count or batch_bytes + sizes[uid] > max_bytes):
-            batches.append(batch)
-            batch, batch_bytes = [], 0
-        batch.append(uid)
-        batch_bytes += sizes[uid]
-    if batch:
-        batches.append(batch)
-    return batches
 
 
 def uids_above(client: IMAPClient, last_uid: int) -> list[int]:
