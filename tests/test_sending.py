@@ -2,8 +2,10 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from email import message_from_bytes
@@ -16,7 +18,8 @@ from models.base import utcnow
 from models.cases import CaseEvent
 from models.mail import OutgoingMail
 from worker.app import App
-from worker.config import load_config
+from worker.config import SmtpConfig, load_config
+from worker.mailer import SmtpConnection, TemporaryFailure
 from worker.runner import Runner
 
 from harness import mail, make_app, write_config
@@ -121,3 +124,21 @@ def test_a_batch_shares_one_connection_and_a_dropped_one_loses_nothing(tmp_path,
     # not one a mail.
     assert smtp.handler.connections <= 3
     assert sum(row.attempts for row in rows) == len(rows) + 1
+
+
+def test_an_unreachable_server_costs_one_timeout_a_batch_not_one_a_mail():
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts, then never says a word
+    accepted = []
+    threading.Thread(target=lambda: accepted.extend(silent.accept() for _ in range(5)), daemon=True).start()
+    smtp = SmtpConfig(host="127.0.0.1", port=silent.getsockname()[1], timeout=0.5)
+    mails = [OutgoingMail(id=n, kind="acknowledgement", to_addresses=[f"k{n}@qq.com"], cc_addresses=[],
+                          subject="您的投诉已受理", body_text="正文", body_html=None, headers={},
+                          message_id=f"<{n}@example.com>") for n in range(5)]
+    started = time.monotonic()
+    with SmtpConnection(smtp) as connection:
+        for mail in mails:
+            with pytest.raises(TemporaryFailure):
+                connection.deliver(mail)
+    assert time.monotonic() - started < 1.5  # one 0.5 s timeout, then the rest deferred at once
+    assert len(accepted) == 1
+    silent.close()

@@ -118,11 +118,14 @@ def _classify(code: int, detail: str) -> Exception:
 
 class SmtpConnection:
     """One SMTP session for many mails: connected on the first mail, connected again after it
-    was lost. Use as a context manager; it says QUIT at the end."""
+    was lost. A server that could not be reached is not tried again for the rest of the batch
+    (each try may wait out the timeout): those mails are deferred at once. Use as a context
+    manager; it says QUIT at the end."""
 
     def __init__(self, smtp: SmtpConfig):
         self.smtp = smtp
         self.client: smtplib.SMTP | None = None
+        self.unreachable: str | None = None
 
     def __enter__(self) -> SmtpConnection:
         return self
@@ -140,9 +143,7 @@ class SmtpConnection:
         message = build_message(mail, self.smtp)
         recipients = [*mail.to_addresses, *mail.cc_addresses]
         try:
-            if self.client is None:
-                self.client = _connect(self.smtp)
-            refused = self.client.sendmail(self.smtp.from_address, recipients, message)
+            refused = self._connected().sendmail(self.smtp.from_address, recipients, message)
         except smtplib.SMTPRecipientsRefused as error:
             code, detail = next(iter(error.recipients.values()))
             raise _classify(code, detail.decode(errors="replace")) from None
@@ -158,6 +159,17 @@ class SmtpConnection:
         if refused:
             return "refused: " + ", ".join(f"{a} {c}" for a, (c, _) in refused.items())
         return None
+
+    def _connected(self) -> smtplib.SMTP:
+        if self.client is None:
+            if self.unreachable is not None:
+                raise TemporaryFailure(f"not tried: the server was unreachable ({self.unreachable})")
+            try:
+                self.client = _connect(self.smtp)
+            except (smtplib.SMTPException, OSError) as error:
+                self.unreachable = f"{type(error).__name__}: {error}"
+                raise
+        return self.client
 
     def _drop(self) -> None:
         if self.client is not None:
