@@ -21,7 +21,7 @@ def evaluate(
 ) -> dict:
     limits = {**classifier.thresholds, **(thresholds or {})}
     predictions = classifier.predict_many(rows, limits)
-    return metrics.evaluate(rows, predictions, limits)
+    return {**metrics.evaluate(rows, predictions, limits), "fields": metrics.field_recall(rows)}
 
 
 def format_report(result: dict) -> str:
@@ -47,6 +47,10 @@ def format_report(result: dict) -> str:
             if p["accuracy"] is not None
         )
         lines.append(f"  coverage/accuracy by threshold: {curve}")
+    for column, recall in result.get("fields", {}).items():
+        if recall["listed"]:
+            lines.append(f"\n{column}: extraction recall {recall['recall']:.3f}"
+                         f" ({recall['found']} of {recall['listed']} found exactly as written)")
     return "\n".join(lines)
 
 

@@ -127,13 +127,13 @@ _ORDER_WORDS = (
     r"订单|訂單|运单|運單|快递单|快遞單|物流单|物流單|邮件|郵件|单据|單據|单|單|合同|合约|合約|受理|"
     r"会员卡|會員卡|会员|會員|卡|工单|工單|流水|凭证|憑證|发票|發票|预约|預約|申请|申請|服务单|服務單|"
     r"报修单|報修單|退款单|退款單|案件|投诉|投訴|缴费单|繳費單|小票|收据|收據|保单|保單|提单|提單|"
-    r"批次|收货单|收貨單|参考|參考"
+    r"批次|收货单|收貨單|参考|參考|团|團|券|货票|貨票|票|机票|機票|月结|月結|寄件|结算单|結算單"
 )
-_NUMBER_WORDS = r"编号|編號|号码|號碼|号|號|编码|編碼"
+_NUMBER_WORDS = r"编号|編號|号码|號碼|号|號|编码|編碼|码|碼"
 _ORDER_KEYWORD = (
     rf"(?:{_ORDER_WORDS})(?:{_NUMBER_WORDS})"
     r"|账号|帳號|賬號|账户|帳戶|賬戶"  # account names count as the case's reference numbers
-    r"|订单|訂單|运单|運單|小票|单据|單據|waybill|order|tracking"
+    r"|订单|訂單|运单|運單|小票|单据|單據|结算单|結算單|waybill|order|tracking"
     r"|编号|編號"
 )
 _CODE = r"[A-Za-z0-9](?:[A-Za-z0-9]|[\-_/.](?=[A-Za-z0-9])|(?<=[0-9])[ ](?=[0-9]))*"
@@ -146,10 +146,12 @@ _NEXT_CODE = re.compile(rf"\s*(?:[、,，/]|和|及|以及|与|與)\s*({_CODE})"
 # SF1402856673910, JDVA01583920417, TS-20260312-0021, 0755A20198876, 020-A8812345.
 _LETTERED_CODE = re.compile(r"(?<![0-9A-Za-z\-_.])((?:UID ?)?[A-Z0-9]+(?:-[A-Z0-9]+)*)(?![0-9A-Za-z])")
 _STANDARDS = ("GB", "GBT", "ISO", "IEC", "QB", "JG", "HJ", "EN", "UL", "CE")
-# Letters then digit groups with spaces: SF 3380 2217 6604, EA 736 204 519 CN.
+# Letters then digit groups with spaces: SF 3380 2217 6604, EA 736 204 519 CN; or digits
+# alone in groups of four, twelve or more (longer than any phone): 4409 2756 1180 3.
 _SPACED_CODE = re.compile(
-    r"(?<![0-9A-Za-z])([A-Z]{1,4} ?[0-9]{3,4}(?: [0-9]{3,4}){2,4}(?: ?[A-Z]{2}(?![A-Za-z]))?)"
-    r"(?![0-9A-Za-z])"
+    r"(?<![0-9A-Za-z])([A-Z]{1,4} ?[0-9]{3,4}(?: [0-9]{3,4}){2,4}(?: ?[A-Z]{2}(?![A-Za-z]))?"
+    r"|[0-9]{4}(?: [0-9]{4}){2}(?: [0-9]{1,4})?)"
+    r"(?![0-9A-Za-z])(?![ \-][0-9])"
 )
 # Court case numbers: （2026）京0105民初8832号
 _COURT_CASE = re.compile(
@@ -198,7 +200,8 @@ def _lettered_order(code: str, min_digits: int = 8, keyed: bool = False) -> bool
     """Letters and enough digits, the digits mostly after the letters (not a
     lot number like 20260215B03 or a company code like 91330106MA2KXXXX8X)."""
     prefix = re.match(r"[A-Z]*", code).group(0)
-    after_letters = re.search(r"[0-9\- ]*$", code).group(0)
+    # International post (UPU S10) ends in a country code: CB884102366JP, UK002291847CN.
+    after_letters = re.search(r"[0-9\- ]*$", re.sub(r"(?<=[0-9])[A-Z]{2}$", "", code)).group(0)
     return (
         any(c.isalpha() for c in code)
         and sum(c.isdigit() for c in code) >= min_digits

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
+from classifier.extract import extract_fields
+
 CURVE_THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.0, 1.0, 0.05))
 
 
@@ -88,3 +90,23 @@ def coverage_curve(correct: np.ndarray, probability: np.ndarray) -> list[dict]:
 
 def _script(row: dict) -> str:
     return str(row.get("script") or "unknown")
+
+
+FIELD_COLUMNS = ("phones", "order_numbers")
+
+
+def field_recall(rows: list[dict]) -> dict:
+    """Per field, the share of the numbers a row lists that extraction finds, exactly as
+    written: {"phones": {"found", "listed", "recall"}, …}, over the rows that list any."""
+    counts = {column: [0, 0] for column in FIELD_COLUMNS}
+    for row in rows:
+        if not any(row.get(column) for column in FIELD_COLUMNS):
+            continue
+        fields = extract_fields(row.get("subject") or "", row.get("body") or "")
+        for column in FIELD_COLUMNS:
+            listed = row.get(column) or []
+            found = getattr(fields, column)
+            counts[column][0] += sum(number in found for number in listed)
+            counts[column][1] += len(listed)
+    return {column: {"found": found, "listed": listed, "recall": found / listed if listed else None}
+            for column, (found, listed) in counts.items()}

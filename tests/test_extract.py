@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
+from classifier import dataset
 from classifier.extract import (
     Fields,
     amounts,
@@ -15,7 +17,10 @@ from classifier.extract import (
     person_name,
     phones,
 )
+from classifier.metrics import field_recall
 from classifier.signals import detect, raise_severity
+
+SHIPPED_CORPUS = Path(__file__).resolve().parent.parent / "classifier" / "data" / "corpus"
 
 LABELS = ("major", "normal", "urgent")
 
@@ -93,6 +98,14 @@ def test_numbers_that_are_not_phones_are_left_alone(text):
         ("my parcel (waybill SF1412097736628) was", ["SF1412097736628"]),
         ("查EMS单号1186392024571一直", ["1186392024571"]),
         ("运单号SF1318820476533、SF1318820476540", ["SF1318820476533", "SF1318820476540"]),
+        ("英国寄来的包裹 UK002291847CN，国内段", ["UK002291847CN"]),
+        ("我的件（4409 2756 1180 3），物流信息", ["4409 2756 1180 3"]),
+        ("寄件編號 7720 3391 0582、7720 3391 0617", ["7720 3391 0582", "7720 3391 0617"]),
+        ("团号 XA-20251003-A12，一共31人", ["XA-20251003-A12"]),
+        ("团购券，券码 GB8830291746，页面上", ["GB8830291746"]),
+        ("票号 781-2390045618", ["781-2390045618"]),
+        ("月结号 0311887205），主要发", ["0311887205"]),
+        ("货票号 K0392186），今天", ["K0392186"]),
     ],
 )
 def test_order_and_waybill_numbers(text, expected):
@@ -273,3 +286,10 @@ def test_a_signal_raises_severity_but_never_lowers_it():
     assert raise_severity("normal", [], LABELS) == "normal"
     # another organisation's labels are left alone
     assert raise_severity("一般", major, ("一般", "重大")) == "一般"
+
+
+def test_phone_and_order_number_recall_on_the_shipped_corpus():
+    recall = field_recall(dataset.read_rows([SHIPPED_CORPUS]))
+    for column in ("phones", "order_numbers"):
+        assert recall[column]["listed"] > 1000, column
+        assert recall[column]["recall"] >= 0.98, (column, recall[column])
