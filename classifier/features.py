@@ -31,8 +31,10 @@ import re
 from collections.abc import Iterable
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils.parallel import Parallel, delayed
 
 from classifier import text
 
@@ -41,6 +43,7 @@ SUBJECT_WEIGHT = 0.5
 CHAR_NGRAMS = (1, 3)
 CUE_WEIGHT = 0.25
 MAX_CUE_COUNT = 5  # a cue repeated more often than this adds nothing
+CHUNK_ROWS = 1_000  # pairs a worker process tokenises per task
 
 # Domain cues: lexicons for the topics the department rules route by. Applied to
 # normalised (simplified) text; traditional and Cantonese forms that OpenCC does
@@ -143,8 +146,14 @@ def document(subject: str, body: str) -> tuple[str, str, str, str, str]:
     )
 
 
-def documents(pairs: Iterable[tuple[str, str]]) -> np.ndarray:
-    """(subject, body) pairs → an (n, 4) object array, the vectoriser's input."""
+def documents(pairs: Iterable[tuple[str, str]], n_jobs: int | None = None) -> np.ndarray:
+    """(subject, body) pairs → an (n, 5) object array, the vectoriser's input. jieba is
+    pure Python: with ``n_jobs`` (joblib's meaning) that many processes tokenise, a
+    chunk of pairs at a time."""
+    pairs = list(pairs)
+    if n_jobs not in (None, 1) and len(pairs) > CHUNK_ROWS:
+        chunks = (pairs[start : start + CHUNK_ROWS] for start in range(0, len(pairs), CHUNK_ROWS))
+        return np.concatenate(Parallel(n_jobs=n_jobs)(delayed(documents)(chunk) for chunk in chunks))
     rows = [document(subject, body) for subject, body in pairs]
     array = np.empty((len(rows), len(COLUMNS)), dtype=object)
     for index, row in enumerate(rows):
@@ -152,14 +161,20 @@ def documents(pairs: Iterable[tuple[str, str]]) -> np.ndarray:
     return array
 
 
-def fit_vectorizer(docs: np.ndarray, **params) -> ColumnTransformer:
-    """`make_vectorizer(**params)` fitted on `docs`. A column that is empty in
-    every row (no subjects at all) is dropped rather than failing the fit, and
-    small training sets keep every term (``min_df=1`` below 500 rows)."""
+def fit_vectorizer(
+    docs: np.ndarray, n_jobs: int | None = None, **params
+) -> tuple[ColumnTransformer, sp.csr_matrix]:
+    """`make_vectorizer(**params)` fitted on `docs`, and `docs` transformed by it, in
+    one pass over the text. A column that is empty in every row (no subjects at all)
+    is dropped rather than failing the fit, and small training sets keep every term
+    (``min_df=1`` below 500 rows). ``n_jobs`` processes fit the blocks side by side;
+    the vectoriser returned has none left set, so it never starts any when it is used."""
     empty = {name for index, name in enumerate(COLUMNS) if not any(docs[:, index])}
     params.setdefault("min_df", 2 if len(docs) >= 500 else 1)
     drop = tuple(sorted(empty | set(params.pop("drop", ()))))
-    return make_vectorizer(**params, drop=drop).fit(docs)
+    vectorizer = make_vectorizer(**params, drop=drop).set_params(n_jobs=n_jobs)
+    X = vectorizer.fit_transform(docs).tocsr()
+    return vectorizer.set_params(n_jobs=None), X
 
 
 def make_vectorizer(
@@ -217,9 +232,33 @@ def make_vectorizer(
     )
 
 
-def term_of(feature_name: str) -> str:
-    """The readable term behind a feature name such as ``words__上门回收 师傅``."""
-    block, _, term = feature_name.partition("__")
-    if block.endswith("chars"):
-        return term.strip()
-    return term.replace(" ", "")
+def fitted_blocks(vectorizer: ColumnTransformer) -> list[tuple[str, object, object]]:
+    """(name, fitted transformer, column) of each block that makes columns, in the
+    order of its columns in the output."""
+    return [
+        (name, fitted, column)
+        for name, fitted, column in vectorizer.transformers_
+        if fitted not in ("drop", "passthrough") and not _empty(column)
+    ]
+
+
+def _empty(column) -> bool:
+    return isinstance(column, list | tuple | np.ndarray) and len(column) == 0
+
+
+def terms(vectorizer: ColumnTransformer) -> tuple[list[str], np.ndarray]:
+    """The readable term of each output column (``上门回收师傅`` for the word bigram
+    ``上门回收 师傅``), and whether it explains a prediction to a reader: words do,
+    character n-grams, cues and collapsed numbers do not."""
+    readable: list[str] = []
+    explainable: list[bool] = []
+    for name, fitted, _ in fitted_blocks(vectorizer):
+        names = fitted.get_feature_names_out().tolist()
+        if name.endswith("chars"):
+            block = [term.strip() for term in names]
+        else:
+            block = [term.replace(" ", "") for term in names]
+        words = name.endswith("words")
+        readable += block
+        explainable += [words and bool(term) and text.NUMBER_TOKEN not in term for term in block]
+    return readable, np.array(explainable, dtype=bool)

@@ -20,6 +20,8 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 
+from classifier import features
+
 
 @dataclass(frozen=True)
 class LinearHead:
@@ -82,11 +84,6 @@ def transform(vectorizer: ColumnTransformer, docs: np.ndarray) -> sp.csr_matrix:
     weights = vectorizer.transformer_weights or {}
     blocks = [
         weights.get(name, 1.0) * fitted.transform(docs[:, column])
-        for name, fitted, column in vectorizer.transformers_
-        if fitted not in ("drop", "passthrough") and not _empty(column)
+        for name, fitted, column in features.fitted_blocks(vectorizer)
     ]
     return sp.hstack(blocks, format="csr")
-
-
-def _empty(column) -> bool:
-    return isinstance(column, list | tuple | np.ndarray) and len(column) == 0

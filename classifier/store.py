@@ -5,10 +5,15 @@ place, so it is complete or absent, and never rewritten. The model is saved
 with skops, never pickle. Loading trusts exactly the types recorded at save
 time, and only if every one of them is a scikit-learn, NumPy or SciPy type: a
 file that needs anything else is refused before a single object is built.
+
+A fitted vectoriser's vocabulary is written as an array of its terms (see
+`_with_term_arrays`): skops writes a dict item by item, and reading the 65,000
+terms of the shipped model that way took a second of every worker's start.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -18,6 +23,7 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import skops.io
 
 MODEL_FILE = "model.skops"
@@ -53,7 +59,8 @@ def save(model: dict, meta: dict, models_dir: str | Path, now: datetime | None =
 
 def _write(model: dict, meta: dict, staging: Path, models_dir: Path, now: datetime | None) -> Path:
     model_path = staging / MODEL_FILE
-    skops.io.dump(model, model_path, compression=zipfile.ZIP_DEFLATED)
+    compact = {key: _with_term_arrays(value) for key, value in model.items()}
+    skops.io.dump(compact, model_path, compression=zipfile.ZIP_DEFLATED)
     trusted = sorted(skops.io.get_untrusted_types(file=model_path))
     check_trusted(trusted)
     digest = hashlib.sha256(model_path.read_bytes()).hexdigest()
@@ -71,6 +78,26 @@ def _write(model: dict, meta: dict, staging: Path, models_dir: Path, now: dateti
         raise FileExistsError(f"model version {version} already exists")
     os.rename(staging, final)
     return final
+
+
+def _with_term_arrays(estimator):
+    """A copy of a fitted vectoriser (or of a ColumnTransformer's fitted vectorisers) that
+    holds its vocabulary as the ``vocabulary`` parameter, its terms in index order in one
+    array, instead of the fitted ``vocabulary_`` dict. sklearn rebuilds the dict from the
+    parameter on first use, and the transform is the same."""
+    if hasattr(estimator, "transformers_"):
+        compact = copy.copy(estimator)
+        compact.transformers_ = [
+            (name, _with_term_arrays(fitted), columns)
+            for name, fitted, columns in estimator.transformers_
+        ]
+        return compact
+    vocabulary = getattr(estimator, "vocabulary_", None)
+    if vocabulary is None:
+        return estimator
+    compact = copy.copy(estimator)
+    del compact.vocabulary_
+    return compact.set_params(vocabulary=np.array(sorted(vocabulary, key=vocabulary.get)))
 
 
 def load(model_dir: str | Path) -> tuple[dict, dict]:

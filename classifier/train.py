@@ -8,8 +8,8 @@ or ``python -m classifier.train classifier/data/corpus --models-dir models``.
 Heads are trained for the label columns the rows have (with at least two
 values), with whatever labels they hold. The holdout is the frozen one of
 `dataset.is_holdout` (by row id); the model is fitted on the rest and
-evaluated on it, through the same `Classifier.predict_many` the worker uses,
-severity signals included.
+evaluated on it, through the scoring the worker uses (`Classifier.predict_vectors`,
+behind `predict_many`), severity signals included.
 """
 
 from __future__ import annotations
@@ -26,10 +26,15 @@ import numpy as np
 import scipy
 import sklearn
 import skops
+from sklearn.utils.parallel import Parallel, delayed
 
 from classifier import dataset, features, heads, metrics, store
 from classifier.options import DEFAULT_SEED
 from classifier.predict import DEFAULT_THRESHOLDS, Classifier
+from classifier.scoring import transform
+
+# Below this many rows, starting worker processes costs more than they save.
+PARALLEL_ROWS = 10_000
 
 
 @dataclass
@@ -49,34 +54,31 @@ def train(
     model: str = "auto",
     thresholds: dict[str, float] | None = None,
     subject_weight: float = features.SUBJECT_WEIGHT,
+    n_jobs: int | None = None,
 ) -> TrainResult:
     """Fit the vectoriser and one model per present label column.
 
     ``model`` is ``"auto"`` (per head, the better of LinearSVC+calibration and
-    LogisticRegression by cross-validated macro-F1 on the training part),
-    ``"svc"`` or ``"logreg"``.
+    LogisticRegression by cross-validated macro-F1 on the training part; see
+    `heads.choose`), ``"svc"`` or ``"logreg"``. ``n_jobs`` processes (joblib's
+    meaning) tokenise, fit the vectoriser's blocks and fit the heads; by default
+    every core from ``PARALLEL_ROWS`` rows on, one below.
     """
     started = time.perf_counter()
     rows = [row for row in rows if (row.get("subject") or row.get("body"))]
     head_names = [h for h in heads.HEADS if h in dataset.label_columns(rows)]
     if not head_names:
         raise ValueError("no label column with two or more values in the training rows")
+    if n_jobs is None:
+        n_jobs = -1 if len(rows) >= PARALLEL_ROWS else 1
     ids = [dataset.row_id(row) for row in rows]
     held = np.array([dataset.is_holdout(i, holdout_fraction) for i in ids], dtype=bool)
-    docs = features.documents((row.get("subject") or "", row.get("body") or "") for row in rows)
-    vectorizer = features.fit_vectorizer(docs[~held], subject_weight=subject_weight)
-    X = vectorizer.transform(docs).tocsr()
-
-    fitted, choices = {}, {}
+    pairs = [(row.get("subject") or "", row.get("body") or "") for row in rows]
+    docs = features.documents(pairs, n_jobs)
+    vectorizer, X = features.fit_vectorizer(docs[~held], n_jobs, subject_weight=subject_weight)
+    fitting = [row for row, h in zip(rows, held, strict=True) if not h]
     candidates = heads.CANDIDATES if model == "auto" else (model,)
-    for head in head_names:
-        mask = ~held & np.array([bool(row.get(head)) for row in rows])
-        labels = [str(row[head]) for row, keep in zip(rows, mask, strict=True) if keep]
-        if len(set(labels)) < 2:
-            continue
-        chosen, scores = heads.choose(X[mask], labels, candidates, seed)
-        fitted[head] = heads.fit(chosen, X[mask], labels, seed)
-        choices[head] = {"model": chosen, "cv_macro_f1": scores}
+    fitted, choices = _fit_heads(X, fitting, head_names, candidates, seed, n_jobs)
 
     bundle = {"vectorizer": vectorizer, "heads": fitted}
     limits = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
@@ -91,16 +93,7 @@ def train(
             "cues": sorted(features.CUES),
             "n_features": int(X.shape[1]),
         },
-        "data": {
-            "sha256": dataset.fingerprint(rows),
-            "rows": len(rows),
-            "train_rows": int((~held).sum()),
-            "holdout_rows": int(held.sum()),
-            "holdout": f"sha256(id) < {holdout_fraction} of 2**64 (dataset.is_holdout)",
-            "holdout_by_category": dict(
-                Counter(str(row.get("category")) for row, h in zip(rows, held, strict=True) if h)
-            ),
-        },
+        "data": _describe_data(rows, held, holdout_fraction),
         "seed": seed,
         "versions": library_versions(),
     }
@@ -108,7 +101,9 @@ def train(
     holdout_rows = [row for row, h in zip(rows, held, strict=True) if h]
     held_metrics = {}
     if holdout_rows:
-        predictions = classifier.predict_many(holdout_rows)
+        holdout_pairs = [pair for pair, h in zip(pairs, held, strict=True) if h]
+        X_holdout = transform(vectorizer, docs[held])
+        predictions = classifier.predict_vectors(holdout_pairs, X_holdout)
         held_metrics = metrics.evaluate(holdout_rows, predictions, classifier.thresholds)
     meta["metrics"] = held_metrics
     meta["train_seconds"] = round(time.perf_counter() - started, 2)
@@ -120,6 +115,36 @@ def train(
         train_ids=[i for i, h in zip(ids, held, strict=True) if not h],
         holdout_ids=[i for i, h in zip(ids, held, strict=True) if h],
     )
+
+
+def _fit_heads(X, rows, head_names, candidates, seed, n_jobs) -> tuple[dict, dict]:
+    """Each head with two or more labels among `rows` (the rows of `X`), fitted on its
+    labelled rows, the heads side by side in ``n_jobs`` processes; and the choices."""
+    work = {}
+    for head in head_names:
+        mask = np.array([bool(row.get(head)) for row in rows])
+        labels = [str(row[head]) for row, keep in zip(rows, mask, strict=True) if keep]
+        if len(set(labels)) >= 2:
+            work[head] = (mask, labels)
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(heads.fit_best)(X[mask], labels, candidates, seed) for mask, labels in work.values()
+    )
+    fitted = {head: estimator for head, (estimator, _) in zip(work, results, strict=True)}
+    choices = {head: choice for head, (_, choice) in zip(work, results, strict=True)}
+    return fitted, choices
+
+
+def _describe_data(rows: list[dict], held: np.ndarray, holdout_fraction: float) -> dict:
+    return {
+        "sha256": dataset.fingerprint(rows),
+        "rows": len(rows),
+        "train_rows": int((~held).sum()),
+        "holdout_rows": int(held.sum()),
+        "holdout": f"sha256(id) < {holdout_fraction} of 2**64 (dataset.is_holdout)",
+        "holdout_by_category": dict(
+            Counter(str(row.get("category")) for row, h in zip(rows, held, strict=True) if h)
+        ),
+    }
 
 
 def library_versions() -> dict[str, str]:

@@ -12,6 +12,8 @@ import numpy as np
 from classifier import features, text
 from classifier.scoring import transform
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def test_the_domain_dictionary_keeps_domain_words_whole():
     tokens = text.segment("我预约了上门回收，回收站称重时缺斤少两，运单号SF1402856673910，我要打12315投诉")
@@ -66,6 +68,28 @@ def test_the_jieba_cache_lives_in_the_configured_directory(tmp_path):
     assert (tmp_path / "cache" / text.JIEBA_CACHE_FILE).is_file()
 
 
+def test_the_jieba_cache_is_read_in_one_piece_and_a_damaged_one_rebuilt(tmp_path):
+    env = {**os.environ, text.CACHE_DIR_ENV: str(tmp_path)}
+    warm = "from classifier import text; text.warm_up(); print(text.segment('上门回收'))"
+    # jieba's own reader (marshal.load on the open file, object by object) is not needed
+    no_slow_read = "import marshal\ndef refuse(file): raise ValueError('slow read')\nmarshal.load = refuse\n"
+    cache = tmp_path / text.JIEBA_CACHE_FILE
+
+    def run(code: str) -> None:
+        done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert "上门回收" in done.stdout
+
+    run(warm)
+    written = cache.stat().st_mtime_ns
+    run(no_slow_read + warm)
+    assert cache.stat().st_mtime_ns == written  # loaded, not rebuilt
+    cache.write_bytes(b"\x00 not marshal data")
+    run(warm)
+    assert cache.stat().st_size > 1_000_000  # rebuilt by jieba
+
+
 # ------------------------------------------------------------------ features
 
 DOCS = [
@@ -78,15 +102,15 @@ DOCS = [
 
 def _fitted():
     docs = features.documents(DOCS)
-    return docs, features.fit_vectorizer(docs)
+    return docs, features.fit_vectorizer(docs)[0]
 
 
 def _weight_of(vectorizer, row, term: str) -> float:
-    names = vectorizer.get_feature_names_out()
+    readable, words = features.terms(vectorizer)  # words: the explainable columns
     return sum(
         value
         for index, value in zip(row.indices, row.data, strict=True)
-        if features.term_of(names[index]) == term and names[index].split("__")[0].endswith("words")
+        if readable[index] == term and words[index]
     )
 
 
@@ -114,7 +138,7 @@ def test_documents_are_token_strings_outside_the_sklearn_pipeline():
 
 def test_an_empty_subject_column_is_dropped_not_fatal():
     docs = features.documents([("", body) for _, body in DOCS])
-    vectorizer = features.fit_vectorizer(docs)
+    vectorizer, _ = features.fit_vectorizer(docs)
     names = {name for name, fitted, _ in vectorizer.transformers_ if fitted != "drop"}
     assert names == {"words", "chars", "cues"}  # the bodies hold domain cues (退款, 快递 …)
 
@@ -129,3 +153,14 @@ def test_fast_transform_equals_the_column_transformer():
     docs, vectorizer = _fitted()
     expected = vectorizer.transform(docs).toarray()
     assert np.allclose(transform(vectorizer, docs).toarray(), expected)
+
+
+def test_several_processes_tokenise_as_one_does(monkeypatch):
+    monkeypatch.setattr(features, "CHUNK_ROWS", 2)  # four pairs: two chunks, one per process
+    assert (features.documents(DOCS, n_jobs=2) == features.documents(DOCS)).all()
+
+
+def test_fitting_the_vectoriser_also_transforms_its_rows():
+    docs = features.documents(DOCS)
+    vectorizer, X = features.fit_vectorizer(docs)
+    assert np.allclose(X.toarray(), transform(vectorizer, docs).toarray())

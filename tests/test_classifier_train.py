@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import skops.io
 
-from classifier import dataset, features, store
+from classifier import dataset, features, heads, store
 from classifier.evaluate import evaluate, format_report, write_report
 from classifier.predict import Classifier, Prediction
 from classifier.scoring import LinearHead, transform
@@ -301,3 +301,48 @@ def test_no_label_column_is_an_error():
     with pytest.raises(ValueError, match="no label column"):
         train([{"id": "x", "subject": "a", "body": "b"}])
 
+
+
+def test_vocabularies_are_saved_as_term_arrays_and_load_back_the_same(trained, saved):
+    model, _ = store.load(saved)
+    for _, fitted, _ in features.fitted_blocks(model["vectorizer"]):
+        # one array in the file, not a dict written and read back item by item
+        assert isinstance(fitted.get_params()["vocabulary"], np.ndarray)
+        assert not hasattr(fitted, "vocabulary_")
+    docs = features.documents((s, b) for s, b, _, _ in MESSAGES)
+    before = transform(trained.classifier.vectorizer, docs)
+    after = transform(model["vectorizer"], docs)
+    assert before.shape == after.shape and (before != after).nnz == 0
+    assert features.terms(model["vectorizer"])[0] == features.terms(trained.classifier.vectorizer)[0]
+    # saving leaves the model in memory as it was
+    for _, fitted, _ in features.fitted_blocks(trained.classifier.vectorizer):
+        assert fitted.get_params()["vocabulary"] is None and fitted.vocabulary_
+
+
+def test_training_in_several_processes_makes_the_same_model(trained):
+    parallel = train(_rows(), holdout_fraction=0.2, seed=7, n_jobs=2)
+    rows = [(s, b) for s, b, _, _ in MESSAGES]
+    serial_predictions = [p.to_dict() for p in trained.classifier.predict_many(rows)]
+    assert [p.to_dict() for p in parallel.classifier.predict_many(rows)] == serial_predictions
+    assert parallel.metrics == trained.metrics
+
+
+def test_large_training_sets_get_logistic_regression_without_selection(monkeypatch):
+    monkeypatch.setattr(heads, "LARGE", 40)  # the 60 rows count as large
+    result = train(_rows(), holdout_fraction=0.0)
+    assert result.meta["models"] == {
+        "kind": {"model": "logreg", "cv_macro_f1": {}},
+        "department": {"model": "logreg", "cv_macro_f1": {}},
+    }
+    assert result.classifier.models["department"].tol == heads.LARGE_TOLERANCE
+    forced = train(_rows(), holdout_fraction=0.0, model="svc")
+    assert {choice["model"] for choice in forced.meta["models"].values()} == {"svc"}
+
+
+@pytest.mark.parametrize(("margin", "chosen"), [(1.0, "svc"), (-1.0, "logreg")])
+def test_logistic_regression_replaces_the_svc_only_by_more_than_the_margin(monkeypatch, margin, chosen):
+    monkeypatch.setattr(heads, "SELECTION_MARGIN", margin)
+    result = train(_rows(), holdout_fraction=0.0)
+    for choice in result.meta["models"].values():
+        assert set(choice["cv_macro_f1"]) == {"svc", "logreg"}  # both were scored
+        assert choice["model"] == chosen
