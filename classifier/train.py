@@ -167,14 +167,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", choices=("auto", *heads.CANDIDATES), default="auto")
     parser.add_argument("--report", help="also write the holdout report into this directory")
     args = parser.parse_args(argv)
-    result = train(dataset.read_rows(args.data), args.holdout, args.seed, args.model)
+    rows = dataset.read_rows(args.data)
+    result = train(rows, args.holdout, args.seed, args.model)
     path = store.save(result.model, result.meta, args.models_dir)
     print(f"saved {path}")
     from classifier.evaluate import format_report, write_report
 
-    print(format_report(result.metrics))
+    held = set(result.holdout_ids)
+    report = {**result.metrics,
+              "fields": metrics.field_recall([row for row in rows if dataset.row_id(row) in held])}
+    print(format_report(report))
     if args.report:
-        write_report(result.metrics, Path(args.report), title=path.name)
+        write_report(report, Path(args.report), title=path.name)
     return 0
 
 
