@@ -231,6 +231,25 @@ def test_desk_approval_before_the_answer_reaches_the_customer(tmp_path, imap, sm
     assert "补差价 20 元" in reply.get_body(("plain",)).get_content()
 
 
+def test_answers_waiting_for_approval_reach_the_customer_once_approval_is_switched_off(
+        tmp_path, imap, smtp):
+    policy = tmp_path / "policy.toml"
+    policy.write_text('extends = "recycling"\n[lifecycle]\nreply_requires_approval = true\n', encoding="utf-8")
+    app = _app_with_policy(tmp_path, imap, smtp, policy)
+    case = _open_one(app, imap)
+    _department_replies(imap, smtp, case, "已核实，补差价 20 元并致歉。")
+    _run(app)
+    assert len(_sent(smtp, "wang@163.com")) == 1  # the acknowledgement; the answer waits for the desk
+    # The organisation drops the approval step; the answer already waiting must not be stranded.
+    policy.write_text('extends = "recycling"\n', encoding="utf-8")
+    app = _app_with_policy(tmp_path, imap, smtp, policy)
+    _run(app)  # the sweep hands every answered case to case.reply
+    _run(app)  # and again: composed once, sent once
+    replies = [m for m in _sent(smtp, "wang@163.com") if "补差价 20 元" in m.get_body(("plain",)).get_content()]
+    assert len(replies) == 1
+    assert _cases(app)[0].status == "replied"
+
+
 def test_reassignment_is_recorded_as_a_correction_and_forwarded(tmp_path, imap, smtp):
     app = make_app(tmp_path, imap, smtp)
     case = _open_one(app, imap)
