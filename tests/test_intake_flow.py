@@ -315,6 +315,29 @@ def test_a_message_that_breaks_applying_does_not_stop_its_batch(tmp_path, imap, 
     assert len(_cases(app)) == 3
 
 
+def test_a_late_reply_in_a_failed_batch_still_opens_a_case_linked_to_the_old_one(
+        tmp_path, imap, smtp, monkeypatch):
+    from worker.intake import service
+
+    app = make_app(tmp_path, imap, smtp)
+    case = _open_one(app, imap)
+    _close(app, case, days_ago=60)
+    imap.deliver(mail("wang@163.com", f"Re: [{case.number}]", "又来了，这次换了个回收员还是少称。"))
+    imap.deliver(mail("kehu@163.com", "坏消息", COMPLAINT))  # same batch, after it
+    opening = service.open_case
+
+    def open_case_unless_bad(session, env, message, now, **kwargs):
+        if message.parsed.subject.startswith("坏"):
+            raise RuntimeError("a bug that only this message meets")
+        return opening(session, env, message, now, **kwargs)
+
+    monkeypatch.setattr(service, "open_case", open_case_unless_bad)
+    _run(app)  # the batch fails on the second message; each is then applied on its own
+    cases = _cases(app)
+    assert len(cases) == 2 and cases[1].related_case_id == case.id
+    assert len(_raw(app, "failed")) == 1
+
+
 def test_the_batch_is_classified_at_once_and_a_message_it_chokes_on_fails_alone(tmp_path, imap, smtp):
     app = make_app(tmp_path, imap, smtp)
     classifier = app.classifiers.get()

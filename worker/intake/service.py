@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
@@ -123,8 +123,9 @@ def _apply(session: Session, app, message: IntakeMessage, stop: Stop | None, now
             settle_raw_message(session, raw_id, "processed",
                                f"added to {case.number} ({message.matched_by})", now, case.id)
             return queued
-        # Written long after closing: a new case, linked to the old one.
-        related_id, message.case_id = case.id, None
+        # Written long after closing: a new case, linked to the old one. A copy, so that
+        # applying this message again (alone, after its batch failed) finds it as it came.
+        related_id, message = case.id, replace(message, case_id=None)
         for step_name in ("classify", "extract-fields", "route"):
             _run_named(step_name, message, _context(app, session))
     case, queued = open_case(session, app.env, message, now, related_case_id=related_id)
