@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from models.base import utcnow
 from models.mail import MailboxState, RawMessage
 from models.sql import insert_or_ignore
-from worker.batches import INTAKE_BATCH, MAX_BATCH_BYTES, plan_batches
+from worker.batches import JOB_BATCH, MAX_BATCH_BYTES, plan_batches
 from worker.intake.identity import dedup_key, message_id_of
 
 
@@ -119,4 +119,4 @@ def unprocessed_batches(session: Session, received_before: datetime | None = Non
     if received_before is not None:
         query = query.where(RawMessage.received_at < received_before)
     sizes = {row.id: row.size for row in session.execute(query)}
-    return plan_batches(sizes, INTAKE_BATCH, MAX_BATCH_BYTES)
+    return plan_batches(sizes, JOB_BATCH, MAX_BATCH_BYTES)

@@ -78,8 +78,7 @@ def test_follow_up_after_the_reply_and_the_customers_satisfaction(tmp_path, imap
     imap.deliver(mail(forward["To"].addresses[0].addr_spec, f"Re: {forward['Subject']}",
                       "已按保价赔付 120 元并向您致歉。", in_reply_to=forward["Message-ID"]))
     Runner(app).run_once(timeout=60)
-    with app.db.sessions() as session:
-        case = session.scalars(select(Case)).one()
+    case = _only_case(app)
     assert case.status == "replied"
     # Nothing yet; the follow-up goes out after the policy's working days.
     assert _cli(tmp_path, "sweep").exit_code == 0
@@ -98,8 +97,8 @@ def test_follow_up_after_the_reply_and_the_customers_satisfaction(tmp_path, imap
     imap.deliver(mail("chen@qq.com", f"Re: {follow_ups[0]['Subject']}", "满意，谢谢",
                       in_reply_to=follow_ups[0]["Message-ID"]))
     Runner(app).run_once(timeout=60)
+    case = _only_case(app)
     with app.db.sessions() as session:
-        case = session.scalars(select(Case)).one()
         satisfaction = session.scalar(select(CaseEvent).where(CaseEvent.kind == "satisfaction"))
     assert case.status == "closed" and satisfaction.detail == {"value": "satisfied"}
 
@@ -108,13 +107,17 @@ def test_a_major_case_is_reported_to_management_and_legal(tmp_path, imap, smtp):
     app = make_app(tmp_path, imap, smtp)
     imap.deliver(mail("zhao@163.com", "集体投诉回收站少称", MAJOR))
     Runner(app).run_once(timeout=60)
-    with app.db.sessions() as session:
-        case = session.scalars(select(Case)).one()
+    case = _only_case(app)
     assert case.severity in ("major", "urgent")
     notices = [r for r in smtp.received if "gm@recycling.example.com" in r.rcpt_tos]
     assert len(notices) == 1 and "legal@recycling.example.com" in notices[0].rcpt_tos
     body = message_from_bytes(notices[0].data, policy=email_policy.default).get_body(("plain",)).get_content()
     assert "判定依据" in body and ("12315" in body or "记者" in body)
+
+
+def _only_case(app) -> Case:
+    with app.db.sessions() as session:
+        return session.scalars(select(Case)).one()
 
 
 def _store_one_complaint(app, imap) -> int:
@@ -220,8 +223,7 @@ def test_an_admin_moving_a_case_to_another_department_forwards_it_there(tmp_path
     app = make_app(tmp_path, imap, smtp)
     imap.deliver(mail("chen@qq.com", "包裹被扔门口碗全碎了", COMPLAINT))
     Runner(app).run_once(timeout=60)
-    with app.db.sessions() as session:
-        case = session.scalars(select(Case)).one()
+    case = _only_case(app)
     target = "finance" if case.department != "finance" else "logistics"
     result = _cli(tmp_path, "cases", "relabel", case.number, "--department", target, "--by", "admin-li")
     assert result.exit_code == 0 and "queued" in result.output, result.output

@@ -16,6 +16,7 @@ from models.model_versions import ModelVersion
 from worker.app import App
 from worker.cli import triage
 from worker.config import load_config
+from worker.intake import service
 from worker.runner import Runner
 
 from harness import mail, make_app, write_config
@@ -215,13 +216,20 @@ def _department_replies(imap, smtp, case: Case, text: str) -> None:
                       in_reply_to=forward["Message-ID"]))
 
 
-def test_desk_approval_before_the_answer_reaches_the_customer(tmp_path, imap, smtp):
+def _answer_waiting_for_approval(tmp_path, imap, smtp):
+    """A case whose department has answered under a policy that has the desk approve answers:
+    the policy file and the app."""
     policy = tmp_path / "policy.toml"
     policy.write_text('extends = "recycling"\n[lifecycle]\nreply_requires_approval = true\n', encoding="utf-8")
     app = _app_with_policy(tmp_path, imap, smtp, policy)
     case = _open_one(app, imap)
     _department_replies(imap, smtp, case, "已核实，补差价 20 元并致歉。")
     _run(app)
+    return policy, app
+
+
+def test_desk_approval_before_the_answer_reaches_the_customer(tmp_path, imap, smtp):
+    _, app = _answer_waiting_for_approval(tmp_path, imap, smtp)
     desk = app.policy.organisation.desk_address
     (approval,) = [m for m in _sent(smtp, desk) if "待审核" in m["Subject"]]
     assert len(_sent(smtp, "wang@163.com")) == 1  # only the acknowledgement so far
@@ -233,12 +241,7 @@ def test_desk_approval_before_the_answer_reaches_the_customer(tmp_path, imap, sm
 
 def test_answers_waiting_for_approval_reach_the_customer_once_approval_is_switched_off(
         tmp_path, imap, smtp):
-    policy = tmp_path / "policy.toml"
-    policy.write_text('extends = "recycling"\n[lifecycle]\nreply_requires_approval = true\n', encoding="utf-8")
-    app = _app_with_policy(tmp_path, imap, smtp, policy)
-    case = _open_one(app, imap)
-    _department_replies(imap, smtp, case, "已核实，补差价 20 元并致歉。")
-    _run(app)
+    policy, app = _answer_waiting_for_approval(tmp_path, imap, smtp)
     assert len(_sent(smtp, "wang@163.com")) == 1  # the acknowledgement; the answer waits for the desk
     # The organisation drops the approval step; the answer already waiting must not be stranded.
     policy.write_text('extends = "recycling"\n', encoding="utf-8")
@@ -290,12 +293,9 @@ def test_retention_dry_run_then_purge(tmp_path, imap, smtp):
         assert all(not m.to_addresses for m in session.scalars(select(OutgoingMail)))
 
 
-def test_a_message_that_breaks_applying_does_not_stop_its_batch(tmp_path, imap, smtp, monkeypatch):
-    from worker.intake import service
-
-    app = make_app(tmp_path, imap, smtp)
-    for n, subject in enumerate(["回收员少称", "坏消息：回收员骂人", "回收站太吵"]):
-        imap.deliver(mail(f"kehu{n}@163.com", subject, COMPLAINT))
+def _break_opening_of_bad_mail(monkeypatch):
+    """A bug that only mail whose subject starts with 坏 meets while its case is opened; the
+    real `open_case`, to put back."""
     opening = service.open_case
 
     def open_case_unless_bad(session, env, message, now, **kwargs):
@@ -304,6 +304,14 @@ def test_a_message_that_breaks_applying_does_not_stop_its_batch(tmp_path, imap, 
         return opening(session, env, message, now, **kwargs)
 
     monkeypatch.setattr(service, "open_case", open_case_unless_bad)
+    return opening
+
+
+def test_a_message_that_breaks_applying_does_not_stop_its_batch(tmp_path, imap, smtp, monkeypatch):
+    app = make_app(tmp_path, imap, smtp)
+    for n, subject in enumerate(["回收员少称", "坏消息：回收员骂人", "回收站太吵"]):
+        imap.deliver(mail(f"kehu{n}@163.com", subject, COMPLAINT))
+    opening = _break_opening_of_bad_mail(monkeypatch)
     _run(app)
     (failed,) = _raw(app, "failed")
     assert failed.failed_step == "apply" and "only this message" in failed.reason
@@ -317,21 +325,12 @@ def test_a_message_that_breaks_applying_does_not_stop_its_batch(tmp_path, imap, 
 
 def test_a_late_reply_in_a_failed_batch_still_opens_a_case_linked_to_the_old_one(
         tmp_path, imap, smtp, monkeypatch):
-    from worker.intake import service
-
     app = make_app(tmp_path, imap, smtp)
     case = _open_one(app, imap)
     _close(app, case, days_ago=60)
     imap.deliver(mail("wang@163.com", f"Re: [{case.number}]", "又来了，这次换了个回收员还是少称。"))
     imap.deliver(mail("kehu@163.com", "坏消息", COMPLAINT))  # same batch, after it
-    opening = service.open_case
-
-    def open_case_unless_bad(session, env, message, now, **kwargs):
-        if message.parsed.subject.startswith("坏"):
-            raise RuntimeError("a bug that only this message meets")
-        return opening(session, env, message, now, **kwargs)
-
-    monkeypatch.setattr(service, "open_case", open_case_unless_bad)
+    _break_opening_of_bad_mail(monkeypatch)
     _run(app)  # the batch fails on the second message; each is then applied on its own
     cases = _cases(app)
     assert len(cases) == 2 and cases[1].related_case_id == case.id

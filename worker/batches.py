@@ -7,9 +7,10 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-# The most stored messages one `case.open` job takes: classified together, applied in one
-# transaction. A poll batch is at most the mailbox's `batch_size`; recovery uses this.
-INTAKE_BATCH = 50
+# The most items one job takes: stored messages for `case.open` (classified together,
+# applied in one transaction; a poll batch is at most the mailbox's `batch_size`, recovery
+# uses this) and outbox rows for `mail.send` (over one SMTP connection).
+JOB_BATCH = 50
 # The most bytes of mail a batch holds in memory at once (a fetch, a `case.open` job).
 MAX_BATCH_BYTES = 50 * 1024 * 1024
 

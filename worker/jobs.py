@@ -13,7 +13,7 @@ import dramatiq
 
 from models.base import utcnow
 from worker import runtime
-from worker.batches import INTAKE_BATCH, batched
+from worker.batches import JOB_BATCH, batched
 from worker.cases.lifecycle import archive_due, follow_up, reply_for_latest_answer, run_sweep
 from worker.cases.retention import purge
 from worker.cases.sending import send_outgoing
@@ -23,8 +23,6 @@ from worker.mailer import TemporaryFailure
 from worker.stats.mailing import queue_due_reports
 
 log = logging.getLogger("triage.jobs")
-# Outgoing mails one `mail.send` job takes, over one SMTP connection: an intake batch's worth.
-SEND_BATCH = INTAKE_BATCH
 _app = runtime.current_app  # resolved per call: the App of this process
 runtime.current_app()  # a worker process started by `dramatiq worker.jobs` sets its broker here
 
@@ -34,7 +32,7 @@ def _moment(at: str | None) -> datetime:
 
 
 def enqueue_sends(mail_ids: list[int]) -> None:
-    for batch in batched(mail_ids, SEND_BATCH):
+    for batch in batched(mail_ids, JOB_BATCH):
         send_mail.send(batch)
 
 

@@ -41,17 +41,14 @@ class Runner:
         self.worker = None
 
     def _pollers(self) -> list[MailboxPoller]:
-        return [MailboxPoller(mailbox, self.app.db, on_stored=self._enqueue_opening)
+        return [MailboxPoller(mailbox, self.app.db, on_stored=self.jobs.open_cases.send)
                 for mailbox in self.app.config.mailboxes]
 
     def _enqueue_stranded(self) -> None:
         """Messages left `new` by a process that died: claims make a second hand-off harmless."""
         with self.app.db.sessions() as session:
             for batch in unprocessed_batches(session):
-                self._enqueue_opening(batch)
-
-    def _enqueue_opening(self, raw_ids: list[int]) -> None:
-        self.jobs.open_cases.send(raw_ids)
+                self.jobs.open_cases.send(batch)
 
     def start_workers(self) -> None:
         if "worker" in self.roles and self.worker is None:

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from models.case_numbers import next_case_number
 from models.case_queries import earlier_complaint_of_customer
 from models.case_writes import (
+    add_deadlines,
     add_event,
-    add_first_deadlines,
     cancel_deadlines,
 )
 from models.cases import Case
@@ -49,8 +49,8 @@ def open_case(session: Session, env: CaseEnv, message: IntakeMessage, now: datet
     # The clock runs from receipt (受理), not from when a worker got round to the message.
     planned = plan_handling(policy, case.kind, case.severity, message.received_at)
     # Registering is this very step: its deadline is met as it is written.
-    add_first_deadlines(session, case.id, [(d.stage, d.starts_at, d.due_at) for d in planned],
-                        met={"register": now})
+    add_deadlines(session, case.id, [(d.stage, d.starts_at, d.due_at) for d in planned],
+                  met={"register": now})
     due = {deadline.stage: deadline.due_at for deadline in planned}
 
     reply_to = env.reply_to(case.reply_token)

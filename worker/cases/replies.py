@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from models.case_writes import (
-    add_deadline,
+    add_deadlines,
     add_event,
     cancel_deadlines,
     complete_deadlines,
@@ -184,10 +184,9 @@ def reopen(session, env, case, now, actor, raw_id, text) -> list[int]:
     cancel_deadlines(session, case.id, now)
     case.reopen_count += 1
     case.status, case.closed_at = "reopened", None
-    for planned in plan_handling(env.policy, case.kind, case.severity, now):
-        if planned.stage != "register":
-            add_deadline(session, case, planned.stage, planned.starts_at, planned.due_at,
-                         round_=case.reopen_count)
+    add_deadlines(session, case.id, [(planned.stage, planned.starts_at, planned.due_at)
+                                     for planned in plan_handling(env.policy, case.kind, case.severity, now)
+                                     if planned.stage != "register"], round_=case.reopen_count)
     add_event(session, case.id, "reopened", actor, now, {"text": text, "round": case.reopen_count},
               raw_message_id=raw_id)
     answer_due = next(d.due_at for d in pending_deadlines(session, case.id, ("answer",)))
@@ -201,5 +200,6 @@ def close(session: Session, env: CaseEnv, case: Case, now: datetime) -> None:
     cancel_deadlines(session, case.id, now)
     case.status, case.closed_at = "closed", now
     archive = plan_stage(env.policy, case.kind, case.severity, "archive", now)
-    add_deadline(session, case, "archive", archive.starts_at, archive.due_at, round_=case.reopen_count)
+    add_deadlines(session, case.id, [("archive", archive.starts_at, archive.due_at)],
+                  round_=case.reopen_count)
     add_event(session, case.id, "closed", "system", now)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Row
 
-from models.case_writes import add_deadline, add_event, complete_deadlines
+from models.case_writes import add_deadlines, add_event, complete_deadlines
 from models.cases import Case
 from models.db import Database
 from models.outbox import claim_for_sending, defer, mark_failed, mark_sent
@@ -82,8 +82,8 @@ def _after_sent(session, env: CaseEnv, mail: Row, now: datetime) -> None:
         elif case.kind in env.policy.lifecycle.follow_up_kinds:
             case.status = "replied"
             follow_up = plan_stage(env.policy, case.kind, case.severity, "follow_up", now)
-            add_deadline(session, case, "follow_up", follow_up.starts_at, follow_up.due_at,
-                         round_=case.reopen_count)
+            add_deadlines(session, case.id, [("follow_up", follow_up.starts_at, follow_up.due_at)],
+                          round_=case.reopen_count)
         else:
             close(session, env, case, now)
     add_event(session, mail.case_id, f"sent_{mail.kind}", "system", now, {"to": mail.to_addresses},
