@@ -6,7 +6,7 @@ import re
 import string
 from datetime import date
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from models.cases import CaseCounter
@@ -29,17 +29,24 @@ def next_case_number(session: Session, fmt: str, opened_on: date) -> str:
     """The next number in the scope of `opened_on`, taken inside the caller's transaction.
 
     The UPDATE … RETURNING holds the counter row until the case is committed, so concurrent
-    workers get consecutive numbers; a rolled-back case gives its number back.
+    workers get consecutive numbers; a rolled-back case gives its number back. A scope's
+    first case creates its counter (insert-or-ignore: two workers may both try).
     """
     scope = number_scope(fmt, opened_on)
-    insert_or_ignore(session, CaseCounter.__table__, {"scope": scope, "value": 0})
-    serial = session.execute(
-        update(CaseCounter)
-        .where(CaseCounter.scope == scope)
-        .values(value=CaseCounter.value + 1)
-        .returning(CaseCounter.value)
-    ).scalar_one()
+    serial = _count_up(session, scope)
+    if serial is None:
+        insert_or_ignore(session, COUNTERS, {"scope": scope, "value": 0})
+        serial = _count_up(session, scope)
     return fmt.format(date=opened_on, seq=serial)
+
+
+COUNTERS = CaseCounter.__table__
+_COUNT_UP = (update(COUNTERS).where(COUNTERS.c.scope == bindparam("of_scope"))
+             .values(value=COUNTERS.c.value + 1).returning(COUNTERS.c.value))
+
+
+def _count_up(session: Session, scope: str) -> int | None:
+    return session.execute(_COUNT_UP, {"of_scope": scope}).scalar_one_or_none()
 
 
 _DATE_DIRECTIVES = {"%Y": r"\d{4}", "%y": r"\d{2}", "%m": r"\d{2}", "%d": r"\d{2}",

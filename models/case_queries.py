@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import Text, cast, func, or_, select
+from sqlalchemy import Row, Text, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from models.cases import Case, Deadline
@@ -67,16 +67,17 @@ def case_id_for_number(session: Session, number: str) -> int | None:
     return session.scalar(select(Case.id).where(Case.number == number))
 
 
-def earlier_complaint_of_customer(session: Session, case: Case, since: datetime) -> Case | None:
-    """The latest other complaint of `case`'s category since `since` from the same address or
-    naming one of the same phones (重复投诉), found by the database, not by loading cases."""
+def earlier_complaint_of_customer(session: Session, case: Case, since: datetime) -> Row | None:
+    """The id and number of the latest other complaint of `case`'s category since `since` from
+    the same address or naming one of the same phones (重复投诉), found by the database."""
     same_customer = [Case.complainant_address == case.complainant_address] if case.complainant_address else []
     # Phones are a JSON list: match each one as the JSON string it is stored as.
     same_customer += [cast(Case.complainant_phones, Text).contains(json.dumps(phone), autoescape=True)
                       for phone in case.complainant_phones]
     if not same_customer:
         return None
-    return session.scalar(
-        select(Case).where(Case.category == case.category, Case.kind == "complaint",
-                           Case.created_at >= since, Case.id != case.id, or_(*same_customer))
-        .order_by(Case.created_at.desc(), Case.id.desc()).limit(1))
+    return session.execute(
+        select(Case.id, Case.number)
+        .where(Case.category == case.category, Case.kind == "complaint",
+               Case.created_at >= since, Case.id != case.id, or_(*same_customer))
+        .order_by(Case.created_at.desc(), Case.id.desc()).limit(1)).first()

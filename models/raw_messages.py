@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
@@ -106,10 +106,15 @@ def settle_raw_message(session: Session, raw_id: int, status: str, reason: str, 
                        case_id: int | None = None, failed_step: str | None = None) -> None:
     """A claimed message's final status: processed (with its case), ignored, unparseable, or
     failed in a named step."""
-    values = {"status": status, "reason": reason, "processed_at": at, "failed_step": failed_step}
-    if case_id is not None:
-        values["case_id"] = case_id
-    session.execute(update(RAW).where(RAW.c.id == raw_id).values(**values))
+    session.execute(_SETTLE, {"raw_id": raw_id, "new_status": status, "why": reason, "at": at,
+                              "of_case": case_id, "step": failed_step})
+
+
+# Built once, the values bound per call; a message settled without a case keeps the one it had.
+_SETTLE = (update(RAW).where(RAW.c.id == bindparam("raw_id"))
+           .values(status=bindparam("new_status"), reason=bindparam("why"),
+                   processed_at=bindparam("at"), failed_step=bindparam("step"),
+                   case_id=func.coalesce(bindparam("of_case", type_=Integer), RAW.c.case_id)))
 
 
 def unprocessed_batches(session: Session, received_before: datetime | None = None) -> list[list[int]]:

@@ -3,16 +3,20 @@
 from datetime import datetime
 from email import message_from_bytes
 from email import policy as email_policy
+from email.message import Message
+from email.policy import compat32
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models.cases import Case
 from models.mail import OutgoingMail
 from worker.cases import letters
 from worker.cases.deadlines import plan_handling, reminder_moment
 from worker.config import SmtpConfig
-from worker.mailer import PermanentFailure, build_message, strict_address
+from worker.mailer import WIRE, PermanentFailure, build_message, strict_address
 from worker.notices import chinese_date, notice_names
 from worker.policy import load_policy
 from worker.privacy import complainant_for_department, mask_phone
@@ -119,6 +123,32 @@ def test_built_message_carries_loop_protection_and_both_parts():
     assert parsed["Subject"] == "[TS-1] 您的投诉已受理"
     assert parsed.get_body(("plain",)).get_content().strip() == "正文"
     assert parsed.get_body(("html",)).get_content().strip() == "<p>正文</p>"
+
+
+def test_both_parts_survive_a_body_that_quotes_the_boundary():
+    mail = OutgoingMail(id=1, kind="reply", to_addresses=["kehu@qq.com"], cc_addresses=[],
+                        subject="答复", body_text="", body_html="", headers={},
+                        message_id="<boundary@example.com>")
+    raw = build_message(mail, SmtpConfig())  # learn the boundary, then write it into both parts
+    boundary = message_from_bytes(raw).get_boundary()
+    mail.body_text = f"正文\n--{boundary}\n--{boundary}--\n"
+    mail.body_html = f"<p>--{boundary}</p>"
+    parsed = message_from_bytes(build_message(mail, SmtpConfig()), policy=email_policy.default)
+    assert parsed.get_body(("plain",)).get_content() == mail.body_text
+    assert parsed.get_body(("html",)).get_content().strip() == mail.body_html
+
+
+ASCII_TEXT = st.text(st.characters(max_codepoint=0x7e, blacklist_categories=("Cc",)), max_size=40)
+
+
+@settings(max_examples=300)
+@given(name=st.sampled_from(["Subject", "To", "X-Loop", "Reply-To", "Message-ID", "Date"]),
+       value=st.one_of(ASCII_TEXT, st.lists(ASCII_TEXT.filter(str.strip), max_size=20).map(" ".join)))
+def test_headers_are_written_as_compat32_writes_them(name, value):
+    """The shortcut for short ASCII values changes no byte."""
+    message = Message()
+    message[name] = value
+    assert message.as_bytes(policy=WIRE) == message.as_bytes(policy=compat32.clone(linesep="\r\n"))
 
 
 def test_deadlines_chain_across_national_day():

@@ -6,13 +6,15 @@ or subject can never inject a header.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import smtplib
 import ssl
 from email.header import Header
 from email.headerregistry import Address
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.policy import compat32
+from email.policy import Compat32
 from email.utils import format_datetime, formataddr, parseaddr
 
 from sqlalchemy import Row
@@ -31,6 +33,7 @@ class PermanentFailure(Exception):
     """Will never work as it is: a 5xx answer or an invalid address. Not retried."""
 
 
+@functools.lru_cache(maxsize=4096)  # our own and the departments' addresses, in every mail
 def strict_address(text: str) -> str:
     """One plain ASCII addr-spec, or PermanentFailure: no display names, no line breaks, no
     lists (and no SMTPUTF8, which we do not speak)."""
@@ -46,8 +49,20 @@ def strict_address(text: str) -> str:
         raise PermanentFailure(f"invalid address {text!r}: {error}") from None
 
 
-# The bytes as they go on the wire: CRLF line ends, which smtplib does not add to bytes.
-WIRE = compat32.clone(linesep="\r\n")
+class _Wire(Compat32):
+    """compat32 with CRLF line ends, as the bytes go on the wire (smtplib does not add them
+    to bytes). compat32 builds a `Header` for every header it writes, most of the time of
+    writing a message; a short ASCII value, which `Header` would write unchanged, is written
+    as it is."""
+
+    def _fold(self, name, value, sanitize):
+        if (isinstance(value, str) and value.isascii() and value.isprintable()
+                and len(name) + len(value) + 2 <= 78):
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)
+
+
+WIRE = _Wire(linesep="\r\n")
 
 
 def build_message(mail: OutgoingMail | Row, smtp: SmtpConfig) -> bytes:
@@ -77,7 +92,7 @@ def build_message(mail: OutgoingMail | Row, smtp: SmtpConfig) -> bytes:
     ]
     text = MIMEText(mail.body_text, "plain", "utf-8")
     if mail.body_html:
-        message = MIMEMultipart("alternative")
+        message = MIMEMultipart("alternative", boundary=_boundary(mail.message_id))
         message.attach(text)
         message.attach(MIMEText(mail.body_html, "html", "utf-8"))
     else:
@@ -85,6 +100,12 @@ def build_message(mail: OutgoingMail | Row, smtp: SmtpConfig) -> bytes:
     for name, value in headers:
         message[name] = value
     return message.as_bytes(policy=WIRE)
+
+
+def _boundary(message_id: str) -> str:
+    """Fixed per mail, instead of a random one the generator must search both parts for: the
+    parts are base64 (utf-8 `MIMEText`), and no base64 line holds a '_'."""
+    return "=_" + hashlib.sha256(message_id.encode()).hexdigest()[:32]
 
 
 def _safe(value: str) -> str:

@@ -8,15 +8,12 @@ import hashlib
 from dataclasses import replace
 from datetime import datetime
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from models.case_numbers import next_case_number
 from models.case_queries import earlier_complaint_of_customer
-from models.case_writes import (
-    add_deadlines,
-    add_event,
-    cancel_deadlines,
-)
+from models.case_writes import add_deadlines, add_events, cancel_deadlines, event_row
 from models.cases import Case
 from models.mail import Attachment
 from worker.cases import letters
@@ -35,15 +32,16 @@ def open_case(session: Session, env: CaseEnv, message: IntakeMessage, now: datet
     policy = env.policy
     case = _new_case(session, env, message, now, related_case_id)
     repeat_of = _earlier_case_of_same_customer(session, env, case, now)
-    add_event(session, case.id, "opened", "system", now, {
+    # The case's history so far, written in one INSERT at the end.
+    events = [event_row(case.id, "opened", "system", now, {
         "matched_rules": message.routing_note, "copy_to": message.copy_to,
         "candidates": _candidates(message), "signals": _signals(message),
-    }, raw_message_id=message.raw_id, flush=False)
+    }, raw_message_id=message.raw_id)]
     if repeat_of:
         case.repeat_of_id = repeat_of.id
         if policy.intake.repeat_raises_severity and case.severity == "normal":
             case.severity = "major"
-        add_event(session, case.id, "repeat", "system", now, {"of": repeat_of.number}, flush=False)
+        events.append(event_row(case.id, "repeat", "system", now, {"of": repeat_of.number}))
     attachment_names = _store_attachments(session, env, message, case)
 
     # The clock runs from receipt (受理), not from when a worker got round to the message.
@@ -60,7 +58,7 @@ def open_case(session: Session, env: CaseEnv, message: IntakeMessage, now: datet
         case.out_of_scope_reason = message.out_of_scope.reason
         cancel_deadlines(session, case.id, now)
         drafts.append(letters.out_of_scope_answer(case, policy, reply_to, message.out_of_scope.reason))
-        add_event(session, case.id, "out_of_scope", "system", now, {"rule": message.out_of_scope.name})
+        events.append(event_row(case.id, "out_of_scope", "system", now, {"rule": message.out_of_scope.name}))
     else:
         drafts.append(letters.acknowledgement(case, policy, reply_to, message.received_at, due["reply"]))
         drafts.append(letters.forward(case, policy, reply_to, message.received_at, due["answer"],
@@ -69,7 +67,9 @@ def open_case(session: Session, env: CaseEnv, message: IntakeMessage, now: datet
             drafts.append(_copy_forward(case, env, code, reply_to, message, due["answer"], attachment_names))
         if case.severity in ("major", "urgent"):
             drafts.append(letters.major_notice(case, policy, due["answer"], message.body, _signals(message)))
-    return case, _queue(session, env, case, [d for d in drafts if d], now)
+    queued = _queue(session, env, case, [d for d in drafts if d], now, events)
+    add_events(session, events)
+    return case, queued
 
 
 def _new_case(session: Session, env: CaseEnv, message: IntakeMessage, now: datetime,
@@ -97,7 +97,7 @@ def _new_case(session: Session, env: CaseEnv, message: IntakeMessage, now: datet
 
 
 def _earlier_case_of_same_customer(session: Session, env: CaseEnv, case: Case,
-                                   now: datetime) -> Case | None:
+                                   now: datetime) -> Row | None:
     """重复投诉: the same customer (address or phone) on the same category within the window."""
     if case.kind != "complaint":
         return None
@@ -130,20 +130,22 @@ def _store_attachments(session: Session, env: CaseEnv, message: IntakeMessage, c
     return names
 
 
-def _queue(session: Session, env: CaseEnv, case: Case, drafts, now: datetime) -> list[int]:
-    """Writes the drafts to the outbox; automatic answers respect the per-sender hourly limit."""
+def _queue(session: Session, env: CaseEnv, case: Case, drafts, now: datetime,
+           events: list[dict]) -> list[int]:
+    """Writes the drafts to the outbox, each noted in `events`; automatic answers respect the
+    per-sender hourly limit."""
     queued = []
     for draft in drafts:
         if draft.kind in AUTO_ANSWERS and not env.may_answer_automatically(
                 session, draft.to[0], now, draft.kind):
             limit = env.policy.intake.auto_replies_per_sender_per_hour
-            add_event(session, case.id, "auto_answer_suppressed", "system", now,
-                      {"notice": draft.kind, "reason": f"over {limit} an hour"})
+            events.append(event_row(case.id, "auto_answer_suppressed", "system", now,
+                                    {"notice": draft.kind, "reason": f"over {limit} an hour"}))
             continue
         for mail_id in env.queue(session, case.id, draft):
             queued.append(mail_id)
-            add_event(session, case.id, f"queued_{draft.kind}", "system", now,
-                      {"to": draft.to}, outgoing_mail_id=mail_id, flush=False)
+            events.append(event_row(case.id, f"queued_{draft.kind}", "system", now,
+                                    {"to": draft.to}, outgoing_mail_id=mail_id))
     return queued
 
 

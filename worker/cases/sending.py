@@ -1,6 +1,7 @@
 """Sending outbox rows over one SMTP connection: per mail, claim it, deliver it outside any
-transaction, record what happened. Claimed and recorded one mail at a time, so a worker that
-dies leaves at most the one mail it was delivering to be sent again.
+transaction, record what happened. The record of one mail and the claim of the next share a
+transaction (one a mail), and a worker that dies leaves at most the one mail it was
+delivering to be sent again, once its lease has passed.
 
 A sent forward completes the dispatch stage; a sent reply completes the reply stage and starts
 the follow-up clock. A permanent failure is recorded on the row and the case, and the desk is
@@ -10,11 +11,13 @@ alerted once; it is never retried.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from datetime import datetime, timedelta
 
 from sqlalchemy import Row
+from sqlalchemy.orm import Session
 
-from models.case_writes import add_deadlines, add_event, complete_deadlines
+from models.case_writes import add_deadlines, add_event, add_events, complete_deadlines, event_row
 from models.cases import Case
 from models.db import Database
 from models.outbox import claim_for_sending, defer, mark_failed, mark_sent
@@ -32,33 +35,52 @@ def send_outgoing(db: Database, env: CaseEnv, smtp: SmtpConfig, mail_ids: list[i
                   now: datetime) -> dict[int, str]:
     """Per mail id: 'sent', 'skipped' (another worker has it, or it is done), 'deferred' (a
     temporary failure: pending again, with a later attempt time) or 'failed' (for good)."""
+    outcomes = dict.fromkeys(mail_ids, "skipped")
+    waiting = deque(mail_ids)
+    with db.transaction() as session:
+        mail = _claim_next(session, waiting, now)
     with SmtpConnection(smtp) as connection:
-        return {mail_id: _send_one(db, env, connection, mail_id, now) for mail_id in mail_ids}
+        while mail is not None:
+            outcome, detail = _deliver(connection, mail)
+            with db.transaction() as session:
+                _record(session, env, mail, outcome, detail, now)
+                outcomes[mail.id] = outcome
+                mail = _claim_next(session, waiting, now)
+    return outcomes
 
 
-def _send_one(db: Database, env: CaseEnv, connection: SmtpConnection, mail_id: int,
-              now: datetime) -> str:
-    with db.transaction() as session:
-        mail = claim_for_sending(session, mail_id, now)
-    if mail is None:
-        return "skipped"
+def _claim_next(session: Session, waiting: deque[int], now: datetime) -> Row | None:
+    """The next mail of the batch that is still pending, now this worker's."""
+    while waiting:
+        mail = claim_for_sending(session, waiting.popleft(), now)
+        if mail is not None:
+            return mail
+    return None
+
+
+def _deliver(connection: SmtpConnection, mail: Row) -> tuple[str, str | None]:
+    """Hands the mail to the server, outside any transaction: the outcome, and the server's
+    note or the error."""
     try:
-        note = connection.deliver(mail)
+        return "sent", connection.deliver(mail)
     except TemporaryFailure as error:
-        with db.transaction() as session:
-            defer(session, mail_id, str(error), now + backoff(mail.attempts))
-        log.warning("mail %s (%s) deferred: %s", mail_id, mail.kind, error)
-        return "deferred"
+        return "deferred", str(error)
     except PermanentFailure as error:
-        with db.transaction() as session:
-            _record_failure(session, env, mail, str(error), now)
-        log.error("mail %s (%s) failed for good: %s", mail_id, mail.kind, error)
-        return "failed"
-    with db.transaction() as session:
-        mark_sent(session, mail_id, now, note)
+        return "failed", str(error)
+
+
+def _record(session: Session, env: CaseEnv, mail: Row, outcome: str, detail: str | None,
+            now: datetime) -> None:
+    if outcome == "sent":
+        mark_sent(session, mail.id, now, detail)
         _after_sent(session, env, mail, now)
-    log.info("mail %s (%s) sent for case %s", mail_id, mail.kind, mail.case_id)
-    return "sent"
+        log.info("mail %s (%s) sent for case %s", mail.id, mail.kind, mail.case_id)
+    elif outcome == "deferred":
+        defer(session, mail.id, detail, now + backoff(mail.attempts))
+        log.warning("mail %s (%s) deferred: %s", mail.id, mail.kind, detail)
+    else:
+        _record_failure(session, env, mail, detail, now)
+        log.error("mail %s (%s) failed for good: %s", mail.id, mail.kind, detail)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -86,8 +108,8 @@ def _after_sent(session, env: CaseEnv, mail: Row, now: datetime) -> None:
                           round_=case.reopen_count)
         else:
             close(session, env, case, now)
-    add_event(session, mail.case_id, f"sent_{mail.kind}", "system", now, {"to": mail.to_addresses},
-              outgoing_mail_id=mail.id, flush=False)
+    add_events(session, [event_row(mail.case_id, f"sent_{mail.kind}", "system", now,
+                                   {"to": mail.to_addresses}, outgoing_mail_id=mail.id)])
 
 
 def _record_failure(session, env: CaseEnv, mail: Row, error: str, now: datetime) -> None:
