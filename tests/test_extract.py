@@ -246,6 +246,10 @@ def test_extract_fields_returns_every_field():
         ("我们小区多名业主联名投诉", "group", "major"),
         ("这是我第三次投诉了", "repeat", "major"),
         ("这件事我已经多次投诉", "repeat", "major"),
+        ("这已经是第二次改时间了", "repeat", "major"),
+        ("沙发延期，第三次了", "repeat", "major"),
+        ("這種情況已經發生三次了", "repeat", "major"),
+        ("阿姨又没来！！！第二次了！！！", "repeat", "major"),
         ("要求赔偿损失5万元", "large_compensation", "major"),
         ("燃气灶装好后一直漏气，有煤气味", "safety", "urgent"),
         ("插座漏电，孩子被电击了", "safety", "urgent"),
@@ -271,6 +275,8 @@ def test_signals(text, name, level):
         "排队排到第40多位",  # not a group of complainants
         "要求赔偿200元",  # compensation, but small
         "快递三天没动静，麻烦查一下",
+        "约了两次都没来，打了五次电话",  # attempts within one case (LABELING §5)
+        "第一次来没带工具，第二次来又说缺零件",  # told step by step
     ],
 )
 def test_no_signal(text):
