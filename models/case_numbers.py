@@ -25,6 +25,11 @@ def number_scope(fmt: str, opened_on: date) -> str:
     return "".join(parts)
 
 
+COUNTERS = CaseCounter.__table__
+_COUNT_UP = (update(COUNTERS).where(COUNTERS.c.scope == bindparam("of_scope"))
+             .values(value=COUNTERS.c.value + 1).returning(COUNTERS.c.value))
+
+
 def next_case_number(session: Session, fmt: str, opened_on: date) -> str:
     """The next number in the scope of `opened_on`, taken inside the caller's transaction.
 
@@ -38,11 +43,6 @@ def next_case_number(session: Session, fmt: str, opened_on: date) -> str:
         insert_or_ignore(session, COUNTERS, {"scope": scope, "value": 0})
         serial = _count_up(session, scope)
     return fmt.format(date=opened_on, seq=serial)
-
-
-COUNTERS = CaseCounter.__table__
-_COUNT_UP = (update(COUNTERS).where(COUNTERS.c.scope == bindparam("of_scope"))
-             .values(value=COUNTERS.c.value + 1).returning(COUNTERS.c.value))
 
 
 def _count_up(session: Session, scope: str) -> int | None:

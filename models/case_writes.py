@@ -101,8 +101,6 @@ def record_correction(session: Session, case: Case, head: str, new_label: str, b
 
 
 AUTO_REPLIES = SentAutoReply.__table__
-
-
 _AUTO_REPLIES_SINCE = (select(func.count()).select_from(AUTO_REPLIES)
                        .where(AUTO_REPLIES.c.address == bindparam("address"),
                               AUTO_REPLIES.c.at >= bindparam("since")))

@@ -44,15 +44,15 @@ def queue_mail(session: Session, case_id: int | None, draft, domain: str) -> int
 OUTBOX = OutgoingMail.__table__
 
 
+_CLAIM = (update(OUTBOX).where(OUTBOX.c.id == bindparam("mail_id"), OUTBOX.c.status == "pending")
+          .values(status="sending", claimed_at=bindparam("at"), attempts=OUTBOX.c.attempts + 1)
+          .returning(OUTBOX))
+
+
 def claim_for_sending(session: Session, mail_id: int, now: datetime) -> Row | None:
     """pending → sending, for exactly one worker, which gets the row (its columns as
     attributes, like an `OutgoingMail`); the others get None."""
     return session.execute(_CLAIM, {"mail_id": mail_id, "at": now}).one_or_none()
-
-
-_CLAIM = (update(OUTBOX).where(OUTBOX.c.id == bindparam("mail_id"), OUTBOX.c.status == "pending")
-          .values(status="sending", claimed_at=bindparam("at"), attempts=OUTBOX.c.attempts + 1)
-          .returning(OUTBOX))
 
 
 _MARK_SENT = (update(OUTBOX).where(OUTBOX.c.id == bindparam("mail_id"))
