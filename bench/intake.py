@@ -343,6 +343,11 @@ def _run(tmp: Path, imap, smtp: SmtpSink, count: int, profile_path: str | None,
 
     with app.db.sessions() as session:
         cases = session.execute(select(Case.first_message_id, Case.created_at)).all()
+        # sent_at is when its mail.send job started: the batch's first mail, ~50 ms early at most
+        acknowledged = session.execute(
+            select(Case.first_message_id, OutgoingMail.sent_at)
+            .join(OutgoingMail, OutgoingMail.case_id == Case.id)
+            .where(OutgoingMail.kind == "acknowledgement", OutgoingMail.status == "sent")).all()
         raw_status = dict(session.execute(
             select(RawMessage.status, func.count()).group_by(RawMessage.status)).all())
         outbox = dict(session.execute(
@@ -359,6 +364,8 @@ def _run(tmp: Path, imap, smtp: SmtpSink, count: int, profile_path: str | None,
         "outbox": outbox, "smtp_received": sent, "delivery_s": delivery_s, "startup_s": startup_s,
         "run_s": run_s, "last_case_s": last_case_s, "run_cpu_s": run_cpu_s, "floor_s": floor_s,
         "floor_cpu_s": floor_cpu_s, "latencies": latencies,
+        "ack_latencies": [sent.timestamp() - delivered_at[message_id]
+                          for message_id, sent in acknowledged if message_id in delivered_at],
         "clock": clock, "pinned": pinned, "imap": imap.kind, "threads": threads,
     }
 
@@ -429,6 +436,9 @@ def report(figures: dict) -> Iterator[str]:
     if latencies:
         yield (f"  delivery → case   p50 {percentile(latencies, 0.5):6.2f} s   "
                f"p95 {percentile(latencies, 0.95):6.2f} s   max {max(latencies):6.2f} s")
+    if acks := figures["ack_latencies"]:
+        yield (f"  delivery → acknowledgement sent   p50 {percentile(acks, 0.5):6.2f} s   "
+               f"p95 {percentile(acks, 0.95):6.2f} s   max {max(acks):6.2f} s")
     yield (f"  floor (parse + normalise + segment, same mails) {floor_s:6.2f} s  "
            f"{floor_rate:7.1f} mails/s   (CPU {floor_cpu_s / count * 1000:.2f} ms/mail)")
     if not figures["rate"]:  # paced, the run lasts as long as the arrivals: no ratio to show
