@@ -94,6 +94,10 @@ def test_follow_up_after_the_reply_and_the_customers_satisfaction(tmp_path, imap
     with app.db.sessions() as session:
         assert session.scalars(select(Case)).one().status == "closed"
         assert session.scalar(select(OutgoingMail).where(OutgoingMail.kind == "follow_up")) is not None
+        # The follow-up counts as met, not cancelled by the closing (statistics read these states).
+        states = dict(session.execute(select(Deadline.stage, Deadline.state)).all())
+    assert states["follow_up"] == "done" and states["archive"] == "pending"
+    assert "pending" not in {state for stage, state in states.items() if stage != "archive"}
     imap.deliver(mail("chen@qq.com", f"Re: {follow_ups[0]['Subject']}", "满意，谢谢",
                       in_reply_to=follow_ups[0]["Message-ID"]))
     Runner(app).run_once(timeout=60)
