@@ -21,7 +21,9 @@ def event_row(case_id: int, kind: str, actor: str, at: datetime, detail: dict | 
 def add_event(session: Session, case_id: int, kind: str, actor: str, at: datetime,
               detail: dict | None = None, raw_message_id: int | None = None,
               outgoing_mail_id: int | None = None) -> CaseEvent:
-    """One event, flushed: for callers that go on with the event itself."""
+    """One event as an object, flushed so its id is known (an answer's reply refers to it);
+    the one-off events of a department's or customer's mail go this way too. Hot paths
+    write `event_row`s with `add_events`."""
     event = CaseEvent(**event_row(case_id, kind, actor, at, detail, raw_message_id, outgoing_mail_id))
     session.add(event)
     session.flush()
@@ -35,9 +37,10 @@ def add_events(session: Session, rows: list[dict]) -> None:
         session.execute(insert(CaseEvent.__table__), rows)
 
 
-# Deadlines are written and their states changed by statements on the table, at half the
-# cost of ORM-enabled ones (which synchronise the session); the one caller that holds deadline
-# objects (an extension) changes only their due dates.
+# Deadlines are written, and completed as mail goes out, by statements on the table: half
+# the cost of ORM-enabled ones, which synchronise the session, and no caller there holds
+# deadline objects. Cancelling (closing or reopening a case, whose deadlines a follow-up
+# holds) is ORM-enabled, so those objects show it.
 DEADLINES = Deadline.__table__
 
 
@@ -76,8 +79,8 @@ def complete_deadlines(session: Session, case_id: int, stages: tuple[str, ...], 
 
 
 def cancel_deadlines(session: Session, case_id: int, at: datetime) -> None:
-    session.execute(update(DEADLINES)
-                    .where(DEADLINES.c.case_id == case_id, DEADLINES.c.state == "pending")
+    session.execute(update(Deadline)
+                    .where(Deadline.case_id == case_id, Deadline.state == "pending")
                     .values(state="cancelled", done_at=at))
 
 
