@@ -29,7 +29,7 @@ import skops
 from sklearn.utils.parallel import Parallel, delayed
 
 from classifier import dataset, features, heads, metrics, store
-from classifier.options import DEFAULT_SEED
+from classifier.options import DEFAULT_SEED, HOLDOUT_FRACTION
 from classifier.predict import DEFAULT_THRESHOLDS, Classifier
 from classifier.scoring import transform
 
@@ -49,7 +49,7 @@ class TrainResult:
 
 def train(
     rows: list[dict],
-    holdout_fraction: float = 0.2,
+    holdout_fraction: float = HOLDOUT_FRACTION,
     seed: int = DEFAULT_SEED,
     model: str = "auto",
     thresholds: dict[str, float] | None = None,
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Train the complaint classifier.")
     parser.add_argument("data", nargs="+", help=".jsonl / .csv files or directories of them")
     parser.add_argument("--models-dir", default="models")
-    parser.add_argument("--holdout", type=float, default=0.2)
+    parser.add_argument("--holdout", type=float, default=HOLDOUT_FRACTION)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--model", choices=("auto", *heads.CANDIDATES), default="auto")
     parser.add_argument("--report", help="also write the holdout report into this directory")

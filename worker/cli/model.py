@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from classifier.options import CANDIDATES, DEFAULT_SEED
+from classifier.options import CANDIDATES, DEFAULT_SEED, HOLDOUT_FRACTION
 from models.base import utcnow
 from worker.classify_files import BadInput, read_labelled_rows
 from worker.cli.classify import InputError, load_model
@@ -57,7 +57,7 @@ def group() -> None:
               show_default=True,
               help="auto: per head the better of svc and logreg by cross-validation; "
                    "logreg from 10,000 rows on.")
-@click.option("--holdout", type=click.FloatRange(0.0, 0.5), default=0.2, show_default=True)
+@click.option("--holdout", type=click.FloatRange(0.0, 0.5), default=HOLDOUT_FRACTION, show_default=True)
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
 @click.pass_obj
 def train_command(lazy_app, data, more_data, out_dir, from_corrections, estimator, holdout,

@@ -1,0 +1,63 @@
+"""How far two labellers agree: the ceiling a model trained on their labels can be held to.
+
+    python -m classifier.agreement classifier/data/corpus classifier/data/second_reading.jsonl
+
+compares the corpus's labels with a second labeller's (rows with ``id`` and any of the heads,
+read blind to the first labels) per head: the share of rows labelled alike, macro-F1 of the
+second labeller taking the first as the truth (the figure the model's held-out macro-F1 is
+compared with) and Cohen's kappa, on all rows and on the held-out part alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable
+
+from sklearn.metrics import cohen_kappa_score, f1_score
+
+from classifier import dataset
+from classifier.heads import HEADS
+from classifier.options import HOLDOUT_FRACTION
+
+
+def agreement(first: Iterable[dict], second: Iterable[dict],
+              heads: Iterable[str] = HEADS) -> dict[str, dict]:
+    """Per head both readings label: {"n", "agreement", "macro_f1", "kappa"} over the rows
+    (matched by id) that carry the head in both."""
+    seconds = {dataset.row_id(row): row for row in second}
+    result = {}
+    for head in heads:
+        pairs = [(row[head], seconds[dataset.row_id(row)][head]) for row in first
+                 if row.get(head) and seconds.get(dataset.row_id(row), {}).get(head)]
+        if not pairs:
+            continue
+        truth, other = zip(*pairs, strict=True)
+        result[head] = {
+            "n": len(pairs),
+            "agreement": sum(a == b for a, b in pairs) / len(pairs),
+            "macro_f1": float(f1_score(truth, other, labels=sorted(set(truth)), average="macro",
+                                       zero_division=0)),
+            "kappa": float(cohen_kappa_score(truth, other)),
+        }
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("corpus", help="the labelled rows (file or directory)")
+    parser.add_argument("second", help="the second labeller's rows (id and labels)")
+    args = parser.parse_args(argv)
+    rows = dataset.read_rows([args.corpus])
+    second = dataset.read_rows([args.second])
+    parts = {"all rows": rows,
+             "held-out rows": [r for r in rows if dataset.is_holdout(dataset.row_id(r), HOLDOUT_FRACTION)]}
+    for name, part in parts.items():
+        print(f"{name}:")
+        for head, figures in agreement(part, second).items():
+            print(f"  {head:<11} n={figures['n']:>5}  agreement {figures['agreement']:.3f}"
+                  f"  macro-F1 {figures['macro_f1']:.3f}  kappa {figures['kappa']:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
