@@ -75,10 +75,10 @@ _PHONE_PATTERNS = [
     # 400 / 800 service numbers
     rf"[48]00{_SEP}{_D}{{3,4}}{_SEP}{_D}{{3,4}}",
     # landline with area code: 010-62345678, (0755)8888 6666, (02)2345-6789
-    rf"{_OPEN}0{_D}{{1,3}}{_CLOSE}{_SEP}{_D}{{3,4}}{_SEP}{_D}{{4}}",
+    rf"{_OPEN}0{_D}{{1,3}}{_CLOSE}{_SEP}(?:{_D}{{3,4}}{_SEP}{_D}{{4}}|{_D}{{4}}{_SEP}{_D}{{3}})",
     rf"0{_D}{{2,3}}{_SEP}(?:{_D}{{4}}{_SEP}{_D}{{3,4}}|{_D}{{3}}{_SEP}{_D}{{4}})",
     # Taiwan landline with a one-digit area code: 04-2316-8805, 03-5726419
-    rf"0[2-8]{_SEP}{_D}{{3,4}}{_SEP}{_D}{{4}}",
+    rf"0[2-8]{_SEP}(?:{_D}{{3,4}}{_SEP}{_D}{{4}}|{_D}{{4}}{_SEP}{_D}{{3}})",
     # Hong Kong local, written 4-4: 9123 4567, 2345 6789
     rf"[2-9]{_D}{{3}}[ \-]{_D}{{4}}",
 ]
@@ -127,18 +127,28 @@ _ORDER_WORDS = (
     r"订单|訂單|运单|運單|快递单|快遞單|物流单|物流單|邮件|郵件|单据|單據|单|單|合同|合约|合約|受理|"
     r"会员卡|會員卡|会员|會員|卡|工单|工單|流水|凭证|憑證|发票|發票|预约|預約|申请|申請|服务单|服務單|"
     r"报修单|報修單|退款单|退款單|案件|投诉|投訴|缴费单|繳費單|小票|收据|收據|保单|保單|提单|提單|"
-    r"批次|收货单|收貨單|参考|參考|团|團|券|货票|貨票|票|机票|機票|月结|月結|寄件|结算单|結算單"
+    r"批次|收货单|收貨單|参考|參考|团|團|券|货票|貨票|票|机票|機票|月结|月結|寄件|结算单|結算單|"
+    r"户|戶|住院|门诊|門診|病历|病歷|订位|訂位|预订|預訂|商家|商户|商戶|用户|用戶|登记|登記|booking"
 )
-_NUMBER_WORDS = r"编号|編號|号码|號碼|号|號|编码|編碼|码|碼"
+_NUMBER_WORDS = r"编号|編號|号码|號碼|代号|代號|号|號|编码|編碼|码|碼|ID"
 _ORDER_KEYWORD = (
     rf"(?:{_ORDER_WORDS})(?:{_NUMBER_WORDS})"
-    r"|账号|帳號|賬號|账户|帳戶|賬戶"  # account names count as the case's reference numbers
-    r"|订单|訂單|运单|運單|小票|单据|單據|结算单|結算單|waybill|order|tracking"
+    # account numbers and names count as the case's reference numbers
+    r"|(?:账号|帳號|賬號|账户|帳戶|賬戶)(?:名|号码|號碼)?"
+    r"|订单|訂單|运单|運單|小票|单据|單據|结算单|結算單"
+    r"|waybill|order|tracking|booking|reservation"
     r"|编号|編號"
+    # 合同 CC-2023-046 is a number, 合同是156800 a price: after these, only codes with letters
+    r"|(?P<weak>合同|合约|合約)"
 )
-_CODE = r"[A-Za-z0-9](?:[A-Za-z0-9]|[\-_/.](?=[A-Za-z0-9])|(?<=[0-9])[ ](?=[0-9]))*"
+# Spaces only before a digit group (SF 3380 2217, VIP 3320 1179 06) and before the country
+# code that ends an international post number (EA 736 204 519 CN).
+_CODE = (r"[A-Za-z0-9](?:[A-Za-z0-9]|[\-_/.](?=[A-Za-z0-9])|(?<=[0-9A-Za-z])[ ](?=[0-9]))*"
+         r"(?:(?<=[0-9])[ ](?-i:[A-Z]{2})(?![A-Za-z]))?")
+# Not a year or a date: 合同2024年.
 _KEYWORD_CODE = re.compile(
-    rf"(?:{_ORDER_KEYWORD})(?:\s*(?:number|#|ID))?[\s:：是为為(（]*({_CODE})", re.IGNORECASE
+    rf"(?:{_ORDER_KEYWORD})(?:\s*(?:number|no\.?|ref|#|ID))?[\s:：是係为為(（]*(?P<code>{_CODE})(?![年月日])",
+    re.IGNORECASE,
 )
 # More numbers after the first: 编号 GB20251014-0381、GB20251022-0417
 _NEXT_CODE = re.compile(rf"\s*(?:[、,，/]|和|及|以及|与|與)\s*({_CODE})")
@@ -171,12 +181,16 @@ def order_numbers(
     folded = _fold(text)
     found: list[tuple[int, int]] = []
     for match in _KEYWORD_CODE.finditer(folded):
-        if _NOT_ORDER_BEFORE.search(folded[: match.start(1)]):
+        code = match.group("code")
+        if _NOT_ORDER_BEFORE.search(folded[: match.start("code")]):
             continue
-        end = match.end(1)
-        codes = [(match.start(1), end)]
-        while (following := _NEXT_CODE.match(folded, end)) and _lettered_order(
-            following.group(1), min_digits=4, keyed=True
+        if match.group("weak") and not any(c.isalpha() for c in code):
+            continue
+        end = match.end("code")
+        codes = [match.span("code")]
+        while (following := _NEXT_CODE.match(folded, end)) and (
+            _lettered_order(following.group(1), min_digits=4, keyed=True)
+            or _shape(following.group(1)) == _shape(code)
         ):
             end = following.end(1)
             codes.append(following.span(1))
@@ -194,6 +208,12 @@ def order_numbers(
                 found.append(span)
     hits = [(text[start:end], (start, end)) for start, end in sorted(found)]
     return _unique([hit for hit in hits if not (case_number and case_number.fullmatch(hit[0]))])
+
+
+def _shape(code: str) -> str:
+    """781-5582190476 and 781-5582190477 have one shape: a second number listed after a
+    keyed one is the same kind of number."""
+    return re.sub(r"[0-9]", "0", code)
 
 
 def _lettered_order(code: str, min_digits: int = 8, keyed: bool = False) -> bool:

@@ -53,6 +53,8 @@ LABELS = ("major", "normal", "urgent")
         ("手機 +886 912 345 678", ["+886 912 345 678"]),
         ("家里电话 62345678", ["62345678"]),
         ("我父亲的电话是0731-85524470，我的电话是18673302218。", ["0731-85524470", "18673302218"]),
+        ("杜先生 (0692)4128 836 / 139 8806 2714", ["(0692)4128 836", "139 8806 2714"]),  # 4-3
+        ("黃先生 03-4251-870", ["03-4251-870"]),
     ],
 )
 def test_phones_in_every_format_are_found_as_written(text, expected):
@@ -106,10 +108,35 @@ def test_numbers_that_are_not_phones_are_left_alone(text):
         ("票号 781-2390045618", ["781-2390045618"]),
         ("月结号 0311887205），主要发", ["0311887205"]),
         ("货票号 K0392186），今天", ["K0392186"]),
+        ("登記編號係 CP-0327-15。唔該", ["CP-0327-15"]),  # 係: Cantonese 是
+        ("會員號碼係 HKM0092735。唔該", ["HKM0092735"]),
+        ("我家户号 0102338746，水表", ["0102338746"]),
+        ("住院号 ZY0920417 患者家属", ["ZY0920417"]),
+        ("訂位代號 07352918 江俊毅", ["07352918"]),
+        ("商家ID 882036 喵星人宠物用品", ["882036"]),
+        ("booking ref: 8851-2204 Alan Wu", ["8851-2204"]),
+        ("booking號碼 HKH-902217。我", ["HKH-902217"]),
+        ("帳戶號碼 HK-BB-7730215 何小姐", ["HK-BB-7730215"]),
+        ("会员号 VIP 3320 1179 06。7月", ["VIP 3320 1179 06"]),
+        ("租赁合同 CC-2023-046 存放", ["CC-2023-046"]),
+        ("票号是 781-5582190476 和 781-5582190477。", ["781-5582190476", "781-5582190477"]),
     ],
 )
 def test_order_and_waybill_numbers(text, expected):
     assert extract_fields("", text).order_numbers == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "合同是156800，发票是157800",  # a price after 合同: contracts need a code with letters
+        "我的門號合約是 2023 年 10 月簽的",
+        "订单尾号 6630，时间",  # the last digits identify no order
+        "合同2024年签的",
+    ],
+)
+def test_prices_years_and_number_tails_are_not_orders(text):
+    assert extract_fields("", text).order_numbers == []
 
 
 def test_standards_case_numbers_and_id_cards_are_not_orders():
