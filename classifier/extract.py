@@ -128,7 +128,7 @@ _ORDER_WORDS = (
     r"会员卡|會員卡|会员|會員|卡|工单|工單|流水|凭证|憑證|发票|發票|预约|預約|申请|申請|服务单|服務單|"
     r"报修单|報修單|退款单|退款單|案件|投诉|投訴|缴费单|繳費單|小票|收据|收據|保单|保單|提单|提單|"
     r"批次|收货单|收貨單|参考|參考|团|團|券|货票|貨票|票|机票|機票|月结|月結|寄件|结算单|結算單|"
-    r"户|戶|住院|门诊|門診|病历|病歷|订位|訂位|预订|預訂|商家|商户|商戶|用户|用戶|登记|登記|booking"
+    r"户|戶|戶口|住院|门诊|門診|病历|病歷|订位|訂位|预订|預訂|商家|商户|商戶|用户|用戶|登记|登記|booking"
 )
 _NUMBER_WORDS = r"编号|編號|号码|號碼|代号|代號|号|號|编码|編碼|码|碼|ID"
 _ORDER_KEYWORD = (
@@ -136,7 +136,7 @@ _ORDER_KEYWORD = (
     # account numbers and names count as the case's reference numbers
     r"|(?:账号|帳號|賬號|账户|帳戶|賬戶)(?:名|号码|號碼)?"
     r"|订单|訂單|运单|運單|小票|单据|單據|结算单|結算單"
-    r"|waybill|order|tracking|booking|reservation"
+    r"|寄存牌|泊车牌|泊車牌|号码牌|號碼牌|waybill|order|tracking|booking|reservation"
     r"|编号|編號"
     # 合同 CC-2023-046 is a number, 合同是156800 a price: after these, only codes with letters
     r"|(?P<weak>合同|合约|合約)"
