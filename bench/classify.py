@@ -16,7 +16,7 @@
   blocks and the heads in that many processes). Its CPU time includes the
   worker processes'.
 
-The corpus is ``classifier/data/corpus`` (the shipped model's 6,310 rows) unless
+The corpus is ``classifier/data/corpus`` (the shipped model's 11,110 rows) unless
 ``--data`` names other files. The process pins itself to one CPU core (and one BLAS
 thread, set before NumPy loads) for everything but training.
 """

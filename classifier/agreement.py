@@ -23,7 +23,7 @@ from classifier.options import HOLDOUT_FRACTION
 def agreement(first: Iterable[dict], second: Iterable[dict],
               heads: Iterable[str] = HEADS) -> dict[str, dict]:
     """Per head both readings label: {"n", "agreement", "macro_f1", "kappa"} over the rows
-    (matched by id) that carry the head in both."""
+    (matched by id) that carry the head in both; kappa is None where only one label occurs."""
     seconds = {dataset.row_id(row): row for row in second}
     result = {}
     for head in heads:
@@ -37,7 +37,8 @@ def agreement(first: Iterable[dict], second: Iterable[dict],
             "agreement": sum(a == b for a, b in pairs) / len(pairs),
             "macro_f1": float(f1_score(truth, other, labels=sorted(set(truth)), average="macro",
                                        zero_division=0)),
-            "kappa": float(cohen_kappa_score(truth, other)),
+            # κ is undefined when both readings use one label only
+            "kappa": float(cohen_kappa_score(truth, other)) if len(set(truth) | set(other)) > 1 else None,
         }
     return result
 
@@ -54,8 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, part in parts.items():
         print(f"{name}:")
         for head, figures in agreement(part, second).items():
+            kappa = "—" if figures["kappa"] is None else f"{figures['kappa']:.3f}"
             print(f"  {head:<11} n={figures['n']:>5}  agreement {figures['agreement']:.3f}"
-                  f"  macro-F1 {figures['macro_f1']:.3f}  kappa {figures['kappa']:.3f}")
+                  f"  macro-F1 {figures['macro_f1']:.3f}  kappa {kappa}")
     return 0
 
 

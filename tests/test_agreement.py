@@ -34,6 +34,11 @@ def test_one_disagreement_in_four_rows():
     assert figures["kappa"] == pytest.approx(0.5)
 
 
+def test_one_label_in_both_readings_agrees_without_a_kappa():
+    rows = [{"id": "a", "kind": "complaint"}, {"id": "b", "kind": "complaint"}]
+    assert agreement(rows, rows)["kind"] == {"n": 2, "agreement": 1.0, "macro_f1": 1.0, "kappa": None}
+
+
 def test_command_line_prints_every_part(tmp_path, capsys):
     corpus, second = tmp_path / "corpus.jsonl", tmp_path / "second.jsonl"
     corpus.write_text("".join(json.dumps(row) + "\n" for row in FIRST), encoding="utf-8")

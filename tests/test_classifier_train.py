@@ -346,3 +346,16 @@ def test_logistic_regression_replaces_the_svc_only_by_more_than_the_margin(monke
     for choice in result.meta["models"].values():
         assert set(choice["cv_macro_f1"]) == {"svc", "logreg"}  # both were scored
         assert choice["model"] == chosen
+
+
+@pytest.mark.parametrize(("rows", "kept"), [(7_999, True), (8_000, False)])
+def test_a_larger_corpus_keeps_only_terms_seen_in_five_messages(rows, kept):
+    """From 8,000 training rows on a term must occur in five messages (not three), so the
+    vocabulary, the model file and a worker's start do not grow with the corpus."""
+    texts = [f"常见词 编号{index}" for index in range(rows)]
+    texts[:4] = ["少见词 常见词"] * 4  # in four messages only
+    docs = np.array([(t, "", t, "", "") for t in texts], dtype=object)
+    vectorizer, _ = features.fit_vectorizer(docs)
+    words = dict(features.fitted_blocks(vectorizer)[0][1].vocabulary_)
+    assert "常见词" in words
+    assert ("少见词" in words) is kept
