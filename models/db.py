@@ -17,12 +17,15 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 def _tune_sqlite(dbapi_connection, _record) -> None:
     # WAL lets the poller write while workers read; the busy timeout turns writer-lock
-    # contention into waiting instead of "database is locked" errors.
+    # contention into waiting instead of "database is locked" errors. FULL syncs the WAL at
+    # every commit: with NORMAL a power cut may undo the last commits after the mail they
+    # stored was already moved out of the inbox, or after the mail they recorded as sent was
+    # followed by the next one (about 5% of the intake benchmark's throughput).
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 
 
