@@ -1,12 +1,13 @@
 """Policies: the five presets, `extends`, stage limits, and errors that name the key."""
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
 
 from worker.cli import triage
+from worker.cli.policy import summarise
 from worker.config import ConfigError
 from worker.policy import STAGES, load_policy, preset_names
 
@@ -85,3 +86,16 @@ def test_broken_policy_gets_a_one_line_error_naming_the_key(tmp_path, content, e
 def test_unknown_preset_in_config_names_the_key(tmp_path):
     with pytest.raises(ConfigError, match=r"policy\.preset: no preset 'bank'"):
         load_policy("bank")
+
+
+def test_policy_check_names_the_years_the_statutory_calendar_knows(tmp_path):
+    policy = tmp_path / "policy.toml"
+    policy.write_text('extends = "recycling"\n[business_hours]\n'
+                      'extra_holidays = ["2099-10-01", "2099-10-02"]\n', encoding="utf-8")
+    known = summarise(load_policy(path=str(policy)), today=date(2025, 6, 1))
+    assert "statutory holidays 2025: from chinese_calendar" in known
+    assert "statutory holidays 2026: from chinese_calendar" in known
+    unknown = summarise(load_policy(path=str(policy)), today=date(2099, 3, 1))
+    assert "statutory holidays 2099: NOT KNOWN" in unknown
+    assert "extra_holidays (2 in 2099)" in unknown
+    assert "statutory holidays 2100: NOT KNOWN" in unknown and "(0 in 2100)" in unknown

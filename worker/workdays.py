@@ -120,11 +120,20 @@ def _chinese_number(numeral: str, text: str) -> int:
 
 
 @functools.cache
-def _package_covers(year: int) -> bool:
-    """Whether chinese_calendar knows the year; warns once per year it does not."""
+def has_statutory_data(year: int) -> bool:
+    """Whether chinese_calendar has the State Council's holidays and make-up days (调休) for
+    the year; they are published each year for the next, usually in November or December."""
     try:
         chinese_calendar.is_workday(date(year, 1, 1))
     except NotImplementedError:
+        return False
+    return True
+
+
+@functools.cache
+def _package_covers(year: int) -> bool:
+    """`has_statutory_data`, warning once per year it is missing."""
+    if not has_statutory_data(year):
         logger.warning(
             "chinese_calendar has no holiday data for %d: working days fall back to "
             "Monday-Friday with the policy's extra_holidays and extra_workdays",

@@ -1,8 +1,13 @@
 """`triage policy`: check and summarise an organisation's policy."""
 
+from datetime import date, datetime
+from importlib.metadata import version
+from zoneinfo import ZoneInfo
+
 import click
 
 from worker.policy import Policy, load_policy, preset_names
+from worker.workdays import has_statutory_data
 
 
 @click.group("policy")
@@ -21,8 +26,9 @@ def check(preset: str | None, path: str | None) -> None:
     click.echo(summarise(policy))
 
 
-def summarise(policy: Policy) -> str:
+def summarise(policy: Policy, today: date | None = None) -> str:
     org = policy.organisation
+    today = today or datetime.now(ZoneInfo(org.timezone)).date()
     lines = [
         f"organisation: {org.name} (desk {org.desk_address}, timezone {org.timezone})",
         f"kinds: {', '.join(policy.labels.kinds)}",
@@ -35,6 +41,7 @@ def summarise(policy: Policy) -> str:
     lines.append(f"routing: fallback {policy.routing.fallback}, {len(policy.routing.rules)} rule(s)")
     hours = ", ".join(f"{start}-{end}" for start, end in policy.business_hours.hours)
     lines.append(f"business hours: {hours}")
+    lines += _statutory_calendar(policy, today)
     lines.append(f"case numbers: {policy.case_numbers.format}")
     thresholds = policy.thresholds.model_dump()
     lines.append("review thresholds: " + ", ".join(f"{k} {v:.2f}" for k, v in thresholds.items()))
@@ -50,3 +57,20 @@ def summarise(policy: Policy) -> str:
     lines.append(f"retention: {policy.retention.years} years")
     lines.append("ok")
     return "\n".join(lines)
+
+
+def _statutory_calendar(policy: Policy, today: date) -> list[str]:
+    """This year's and next year's statutory calendar: deadlines run into next year from
+    December, and the State Council publishes its holidays only late in the year before."""
+    lines = []
+    for year in (today.year, today.year + 1):
+        if has_statutory_data(year):
+            lines.append(f"statutory holidays {year}: from chinese_calendar")
+            continue
+        listed = [d for d in policy.business_hours.extra_holidays if d.year == year]
+        lines.append(
+            f"statutory holidays {year}: NOT KNOWN to chinesecalendar {version('chinesecalendar')}"
+            f" — working days count Monday to Friday plus the policy's extra_holidays"
+            f" ({len(listed)} in {year}) and extra_workdays; upgrade chinesecalendar once the"
+            f" State Council has published {year}, or list its holidays and 调休 days in the policy")
+    return lines
