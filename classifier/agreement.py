@@ -1,6 +1,6 @@
 """How far two labellers agree: the ceiling a model trained on their labels can be held to.
 
-    python -m classifier.agreement classifier/data/corpus classifier/data/second_reading.jsonl
+    python -m classifier.agreement classifier/data/corpus classifier/data/second_reading/labels.jsonl
 
 compares the corpus's labels with a second labeller's (rows with ``id`` and any of the heads,
 read blind to the first labels) per head: the share of rows labelled alike, macro-F1 of the
@@ -13,10 +13,11 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterable
 
-from sklearn.metrics import cohen_kappa_score, f1_score
+from sklearn.metrics import cohen_kappa_score
 
 from classifier import dataset
 from classifier.heads import HEADS
+from classifier.metrics import macro_f1
 from classifier.options import HOLDOUT_FRACTION
 
 
@@ -25,18 +26,17 @@ def agreement(first: Iterable[dict], second: Iterable[dict],
     """Per head both readings label: {"n", "agreement", "macro_f1", "kappa"} over the rows
     (matched by id) that carry the head in both; kappa is None where only one label occurs."""
     seconds = {dataset.row_id(row): row for row in second}
+    matched = [(row, seconds.get(dataset.row_id(row), {})) for row in first]
     result = {}
     for head in heads:
-        pairs = [(row[head], seconds[dataset.row_id(row)][head]) for row in first
-                 if row.get(head) and seconds.get(dataset.row_id(row), {}).get(head)]
+        pairs = [(row[head], other[head]) for row, other in matched if row.get(head) and other.get(head)]
         if not pairs:
             continue
         truth, other = zip(*pairs, strict=True)
         result[head] = {
             "n": len(pairs),
             "agreement": sum(a == b for a, b in pairs) / len(pairs),
-            "macro_f1": float(f1_score(truth, other, labels=sorted(set(truth)), average="macro",
-                                       zero_division=0)),
+            "macro_f1": macro_f1(list(truth), list(other)),
             # κ is undefined when both readings use one label only
             "kappa": float(cohen_kappa_score(truth, other)) if len(set(truth) | set(other)) > 1 else None,
         }

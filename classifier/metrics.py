@@ -37,6 +37,12 @@ def evaluate(rows: list[dict], predictions: list, thresholds: dict[str, float]) 
     return result
 
 
+def macro_f1(truth: list[str], predicted: list[str]) -> float:
+    """F1 averaged over the classes the truth has (a class only predicted adds nothing)."""
+    return float(f1_score(truth, predicted, labels=sorted(set(truth)), average="macro",
+                          zero_division=0))
+
+
 def head_metrics(
     truth: list[str], predicted: list[str], probability: list[float], scripts: list[str],
     threshold: float,
@@ -54,9 +60,7 @@ def head_metrics(
     return {
         "n": len(truth),
         "accuracy": float(accuracy_score(truth, predicted)),
-        "macro_f1": float(
-            f1_score(truth, predicted, labels=sorted(set(truth)), average="macro", zero_division=0)
-        ),
+        "macro_f1": macro_f1(truth, predicted),
         "per_class": {
             label: {
                 "precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)

@@ -27,14 +27,13 @@ from sqlalchemy import select, update
 import classifier
 from classifier import dataset, store
 from classifier.evaluate import evaluate
+from classifier.options import HOLDOUT_FRACTION  # the shipped model was trained with it
 from classifier.predict import Classifier
 from models.model_versions import ModelVersion
 from worker.models_registry import SHIPPED_MODEL_DIR, active_model, shipped_version
 from worker.retraining import correction_rows
 
 SHIPPED_CORPUS_DIR = Path(classifier.__file__).resolve().parent / "data" / "corpus"
-# The holdout fraction the shipped model was trained with (classifier.train's default).
-SHIPPED_HOLDOUT_FRACTION = 0.2
 RECENT_CORRECTIONS_DAYS = 90
 # Retraining on the same data moves macro-F1 by a few thousandths; that is not "worse".
 TOLERANCE = 0.005
@@ -124,7 +123,7 @@ class Comparison:
 def promotion_rows(db, now: datetime) -> tuple[list[dict], list[dict]]:
     """The frozen holdout of the shipped corpus, and the recent corrections as rows."""
     holdout = [row for row in dataset.read_rows([SHIPPED_CORPUS_DIR])
-               if dataset.is_holdout(dataset.row_id(row), SHIPPED_HOLDOUT_FRACTION)]
+               if dataset.is_holdout(dataset.row_id(row), HOLDOUT_FRACTION)]
     with db.sessions() as session:
         recent = correction_rows(session, since=now - timedelta(days=RECENT_CORRECTIONS_DAYS))
     return holdout, recent

@@ -1,11 +1,11 @@
 """`triage policy`: check and summarise an organisation's policy."""
 
-from datetime import date, datetime
+from datetime import date
 from importlib.metadata import version
-from zoneinfo import ZoneInfo
 
 import click
 
+from models.base import utcnow
 from worker.policy import Policy, load_policy, preset_names
 from worker.workdays import has_statutory_data
 
@@ -28,7 +28,7 @@ def check(preset: str | None, path: str | None) -> None:
 
 def summarise(policy: Policy, today: date | None = None) -> str:
     org = policy.organisation
-    today = today or datetime.now(ZoneInfo(org.timezone)).date()
+    today = today or utcnow().astimezone(policy.calendar.zone).date()
     lines = [
         f"organisation: {org.name} (desk {org.desk_address}, timezone {org.timezone})",
         f"kinds: {', '.join(policy.labels.kinds)}",
