@@ -48,8 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("corpus", help="the labelled rows (file or directory)")
     parser.add_argument("second", help="the second labeller's rows (id and labels)")
     args = parser.parse_args(argv)
-    rows = dataset.read_rows([args.corpus])
-    second = dataset.read_rows([args.second])
+    try:
+        rows = dataset.read_rows([args.corpus])
+        second = dataset.read_rows([args.second])
+    except (OSError, ValueError) as error:  # a missing file, a line that is not JSON
+        parser.error(str(error))
     parts = {"all rows": rows,
              "held-out rows": [r for r in rows if dataset.is_holdout(dataset.row_id(r), HOLDOUT_FRACTION)]}
     for name, part in parts.items():

@@ -50,6 +50,19 @@ def test_command_line_prints_every_part(tmp_path, capsys):
     assert "kind" in printed and "n=    5  agreement 1.000" in printed
 
 
+def test_command_line_names_a_bad_file_in_one_line(tmp_path, capsys):
+    bad = tmp_path / "second.jsonl"
+    bad.write_text('{"id": "a", "kind"\n', encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_:
+        main([str(tmp_path / "missing.jsonl"), str(bad)])
+    assert exit_.value.code == 2 and "missing.jsonl" in capsys.readouterr().err
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text(json.dumps(FIRST[0]) + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit):
+        main([str(corpus), str(bad)])
+    assert "second.jsonl:1: not JSON" in capsys.readouterr().err
+
+
 def test_the_shipped_second_reading_labels_corpus_rows_from_the_label_sets():
     data = Path(__file__).resolve().parent.parent / "classifier" / "data"
     corpus = dataset.read_rows([data / "corpus"])
