@@ -12,6 +12,8 @@ sending the acknowledgements and forwards over SMTP. It prints
 - p50 / p95 from delivery into the Maildir to `Case.created_at`,
 - the floor, measured in the same run on the same mails: `parse_message` +
   `normalize_text` + `classifier.text.tokens` alone, and the ratio of the two,
+- the least a mail can cost: the floor plus, each alone at its cheapest, classification
+  beyond segmentation and handing the run's sent messages, already built, to an SMTP server,
 - CPU time per stage (poll/store, each pipeline step, opening the case, sending).
 
 With `--rate R` the mails arrive R a second while `triage run` (IDLE, not `--once`) works:
@@ -271,6 +273,63 @@ def measure_floor(raws: list[bytes], passes: int = 3) -> tuple[float, float]:
     return best_wall, best_cpu
 
 
+def measure_least_work(raws: list[bytes], classifier, messages: list[bytes], batch: int,
+                       tmp: Path, passes: int = 3) -> dict[str, float]:
+    """CPU seconds of what every case needs beyond the floor, each alone and at its cheapest,
+    the best of a few passes: per mail, classifying it in poll-sized batches less its
+    segmentation (which the floor holds) and extracting its fields; per message sent, handing
+    it, already built, to an SMTP server with smtplib on one open connection; per commit, a
+    one-row transaction of raw sqlite3 in WAL mode with synchronous=FULL (storing a batch,
+    recording a sent mail). No intake that classifies, extracts, stores durably and answers
+    every mail costs less than the floor plus these."""
+    import smtplib
+    import sqlite3
+
+    from classifier.extract import extract_fields
+    from classifier.text import tokens
+    from worker.mail.normalize import normalize_text
+    from worker.mail.parse import parse_message
+
+    mails = []
+    for raw in raws:
+        parsed = parse_message(raw)
+        body = parsed.body_text.strip() or parsed.full_text.strip()
+        mails.append((parsed.subject or "", body, parsed.from_name or "",
+                      normalize_text(parsed.subject or ""), normalize_text(body)))
+    pairs = [(subject, body) for *_, subject, body in mails]
+    database = sqlite3.connect(tmp / "least-work.sqlite3", isolation_level=None)
+    database.execute("PRAGMA journal_mode=WAL")
+    database.execute("PRAGMA synchronous=FULL")
+    database.execute("CREATE TABLE sent (id INTEGER PRIMARY KEY, note TEXT)")
+    sink = SmtpSink()
+    best = dict.fromkeys(("classify", "segment", "extract", "send", "commit"), float("inf"))
+
+    def timed(name, work) -> None:
+        cpu = time.process_time()
+        work()
+        best[name] = min(best[name], time.process_time() - cpu)
+
+    try:
+        client = smtplib.SMTP(sink.host, sink.port)
+        for _ in range(passes):
+            timed("classify", lambda: [classifier.predict_many(pairs[start : start + batch])
+                                       for start in range(0, len(pairs), batch)])
+            timed("segment", lambda: [(tokens(subject), tokens(body)) for subject, body in pairs])
+            timed("extract", lambda: [extract_fields(subject, body, name)
+                                      for subject, body, name, *_ in mails])
+            timed("send", lambda: [client.sendmail("bench@example.com", ["desk@example.com"], m)
+                                   for m in messages])
+            timed("commit", lambda: [database.execute("INSERT INTO sent (note) VALUES ('sent')")
+                                     for _ in messages])
+        client.quit()
+    finally:
+        sink.stop()
+        database.close()
+    return {"classify": (best["classify"] - best["segment"]) / len(mails),
+            "extract": best["extract"] / len(mails), "send": best["send"] / len(messages),
+            "commit": best["commit"] / len(messages)}
+
+
 # --------------------------------------------------------------------------- the run
 
 
@@ -308,6 +367,7 @@ def _run(tmp: Path, imap, smtp: SmtpSink, count: int, profile_path: str | None,
     from models.mail import OutgoingMail, RawMessage
     from worker.app import App
     from worker.config import BrokerConfig, load_config
+    from worker.mailer import build_message
 
     from harness import write_config
 
@@ -353,17 +413,23 @@ def _run(tmp: Path, imap, smtp: SmtpSink, count: int, profile_path: str | None,
         outbox = dict(session.execute(
             select(OutgoingMail.status, func.count()).group_by(OutgoingMail.status)).all())
         raws = list(session.scalars(select(RawMessage.raw).order_by(RawMessage.id)))
+        sent_mails = session.execute(select(OutgoingMail).where(OutgoingMail.status == "sent")
+                                     ).scalars().all()
+        messages = [build_message(mail, app.config.smtp) for mail in sent_mails]
     latencies = [created.timestamp() - delivered_at[message_id]
                  for message_id, created in cases if message_id in delivered_at]
     last_case_s = max((created.timestamp() for _, created in cases), default=started_at) - started_at
     floor_s, floor_cpu_s = measure_floor(raws)
+    batch = app.config.mailboxes[0].batch_size
+    least = measure_least_work(raws, app.classifier, messages, batch, tmp)
     if profile_path:
         _write_profile(clock, profile_path)
     return {
         "mails": count, "stored": stored, "cases": len(cases), "rate": rate, "raw_status": raw_status,
         "outbox": outbox, "smtp_received": sent, "delivery_s": delivery_s, "startup_s": startup_s,
         "run_s": run_s, "last_case_s": last_case_s, "run_cpu_s": run_cpu_s, "floor_s": floor_s,
-        "floor_cpu_s": floor_cpu_s, "latencies": latencies,
+        "floor_cpu_s": floor_cpu_s, "latencies": latencies, "least": least,
+        "mails_per_case": len(messages) / max(1, len(cases)), "batch": batch,
         "ack_latencies": [sent.timestamp() - delivered_at[message_id]
                           for message_id, sent in acknowledged if message_id in delivered_at],
         "clock": clock, "pinned": pinned, "imap": imap.kind, "threads": threads,
@@ -444,6 +510,17 @@ def report(figures: dict) -> Iterator[str]:
     if not figures["rate"]:  # paced, the run lasts as long as the arrivals: no ratio to show
         yield (f"  ratio end to end / floor: {run_s / floor_s:.1f}× wall, "
                f"{run_cpu_s / floor_cpu_s:.1f}× CPU")
+        floor_ms = floor_cpu_s / count * 1000
+        least = {name: seconds * 1000 for name, seconds in figures["least"].items()}
+        per_case = figures["mails_per_case"]
+        commits = per_case + 1 / figures["batch"]  # one a mail sent, one a stored batch
+        least_ms = (floor_ms + least["classify"] + least["extract"] + per_case * least["send"]
+                    + commits * least["commit"])
+        yield (f"  least CPU a mail can cost: floor {floor_ms:.2f} + classification beyond "
+               f"segmentation {least['classify']:.2f} + extraction {least['extract']:.2f} + "
+               f"{per_case:.2f} mails sent × smtplib alone {least['send']:.2f} + {commits:.2f} "
+               f"durable commits × {least['commit']:.2f} = {least_ms:.2f} ms, "
+               f"{least_ms / floor_ms:.2f}× the floor (nothing else: no IMAP, no MIME, no case rows)")
         to_cases_s = figures["last_case_s"]
         yield (f"  target ≥ 200 mails/s and ≤ 2× the floor: end to end "
                f"{'met' if rate >= 200 and run_s <= 2 * floor_s else 'missed'}, to cases "

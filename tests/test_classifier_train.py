@@ -16,6 +16,7 @@ import skops.io
 
 from classifier import dataset, features, heads, store
 from classifier.evaluate import evaluate, format_report, write_report
+from classifier.learning_curve import format_curve, learning_curve
 from classifier.predict import Classifier, Prediction
 from classifier.scoring import LinearHead, transform
 from classifier.train import train
@@ -359,3 +360,19 @@ def test_a_larger_corpus_keeps_only_terms_seen_in_five_messages(rows, kept):
     words = dict(features.fitted_blocks(vectorizer)[0][1].vocabulary_)
     assert "常见词" in words
     assert ("少见词" in words) is kept
+
+
+def test_a_learning_curve_trains_on_growing_shares_and_scores_one_holdout(trained):
+    points = learning_curve(_rows(), [1.0, 0.5], holdout_fraction=0.2, seed=7)
+    assert [p.fraction for p in points] == [0.5, 1.0]
+    assert points[0].train_rows == round(len(trained.train_ids) * 0.5)
+    assert points[1].train_rows == len(trained.train_ids)
+    assert {p.holdout_rows for p in points} == {len(trained.holdout_ids)}
+    assert set(points[1].macro_f1) == {"kind", "department"}
+    assert "share" in format_curve(points).splitlines()[0]
+
+
+@pytest.mark.parametrize("fractions", [[], [0.0], [1.5]])
+def test_a_learning_curve_refuses_shares_outside_zero_to_one(fractions):
+    with pytest.raises(ValueError, match="fractions"):
+        learning_curve(_rows(), fractions)
