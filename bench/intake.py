@@ -13,7 +13,8 @@ sending the acknowledgements and forwards over SMTP. It prints
 - the floor, measured in the same run on the same mails: `parse_message` +
   `normalize_text` + `classifier.text.tokens` alone, and the ratio of the two,
 - the least a mail can cost: the floor plus, each alone at its cheapest, classification
-  beyond segmentation and handing the run's sent messages, already built, to an SMTP server,
+  beyond segmentation, field extraction, handing the run's sent messages, already built, to
+  an SMTP server, and a durable commit per mail sent and per stored batch,
 - CPU time per stage (poll/store, each pipeline step, opening the case, sending).
 
 With `--rate R` the mails arrive R a second while `triage run` (IDLE, not `--once`) works:
@@ -253,9 +254,10 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def measure_floor(raws: list[bytes], passes: int = 3) -> tuple[float, float]:
+def measure_floor(raws: list[bytes], passes: int = 3) -> tuple[float, float, list]:
     """(wall, CPU) seconds to parse, normalise and segment every mail: the least intake can
-    cost. The best of a few passes, so a busy neighbour on the machine skews it less."""
+    cost. The best of a few passes, so a busy neighbour on the machine skews it less. Also
+    the parsed mails, for `measure_least_work`."""
     from classifier.text import tokens
     from worker.mail.normalize import normalize_text
     from worker.mail.parse import parse_message
@@ -263,17 +265,18 @@ def measure_floor(raws: list[bytes], passes: int = 3) -> tuple[float, float]:
     best_wall = best_cpu = float("inf")
     for _ in range(passes):
         wall, cpu = time.perf_counter(), time.process_time()
+        parsed_mails = []
         for raw in raws:
             parsed = parse_message(raw)
-            body = parsed.body_text.strip() or parsed.full_text.strip()
             tokens(normalize_text(parsed.subject or ""))
-            tokens(normalize_text(body))
+            tokens(normalize_text(parsed.text))
+            parsed_mails.append(parsed)
         best_wall = min(best_wall, time.perf_counter() - wall)
         best_cpu = min(best_cpu, time.process_time() - cpu)
-    return best_wall, best_cpu
+    return best_wall, best_cpu, parsed_mails
 
 
-def measure_least_work(raws: list[bytes], classifier, messages: list[bytes], batch: int,
+def measure_least_work(parsed_mails: list, classifier, messages: list[bytes], batch: int,
                        tmp: Path, passes: int = 3) -> dict[str, float]:
     """CPU seconds of what every case needs beyond the floor, each alone and at its cheapest,
     the best of a few passes: per mail, classifying it in poll-sized batches less its
@@ -288,15 +291,9 @@ def measure_least_work(raws: list[bytes], classifier, messages: list[bytes], bat
     from classifier.extract import extract_fields
     from classifier.text import tokens
     from worker.mail.normalize import normalize_text
-    from worker.mail.parse import parse_message
 
-    mails = []
-    for raw in raws:
-        parsed = parse_message(raw)
-        body = parsed.body_text.strip() or parsed.full_text.strip()
-        mails.append((parsed.subject or "", body, parsed.from_name or "",
-                      normalize_text(parsed.subject or ""), normalize_text(body)))
-    pairs = [(subject, body) for *_, subject, body in mails]
+    pairs = [(normalize_text(parsed.subject or ""), normalize_text(parsed.text))
+             for parsed in parsed_mails]
     database = sqlite3.connect(tmp / "least-work.sqlite3", isolation_level=None)
     database.execute("PRAGMA journal_mode=WAL")
     database.execute("PRAGMA synchronous=FULL")
@@ -315,8 +312,8 @@ def measure_least_work(raws: list[bytes], classifier, messages: list[bytes], bat
             timed("classify", lambda: [classifier.predict_many(pairs[start : start + batch])
                                        for start in range(0, len(pairs), batch)])
             timed("segment", lambda: [(tokens(subject), tokens(body)) for subject, body in pairs])
-            timed("extract", lambda: [extract_fields(subject, body, name)
-                                      for subject, body, name, *_ in mails])
+            timed("extract", lambda: [extract_fields(p.subject or "", p.text, p.from_name or "")
+                                      for p in parsed_mails])
             timed("send", lambda: [client.sendmail("bench@example.com", ["desk@example.com"], m)
                                    for m in messages])
             timed("commit", lambda: [database.execute("INSERT INTO sent (note) VALUES ('sent')")
@@ -325,8 +322,8 @@ def measure_least_work(raws: list[bytes], classifier, messages: list[bytes], bat
     finally:
         sink.stop()
         database.close()
-    return {"classify": (best["classify"] - best["segment"]) / len(mails),
-            "extract": best["extract"] / len(mails), "send": best["send"] / len(messages),
+    return {"classify": (best["classify"] - best["segment"]) / len(pairs),
+            "extract": best["extract"] / len(pairs), "send": best["send"] / len(messages),
             "commit": best["commit"] / len(messages)}
 
 
@@ -413,15 +410,16 @@ def _run(tmp: Path, imap, smtp: SmtpSink, count: int, profile_path: str | None,
         outbox = dict(session.execute(
             select(OutgoingMail.status, func.count()).group_by(OutgoingMail.status)).all())
         raws = list(session.scalars(select(RawMessage.raw).order_by(RawMessage.id)))
-        sent_mails = session.execute(select(OutgoingMail).where(OutgoingMail.status == "sent")
-                                     ).scalars().all()
-        messages = [build_message(mail, app.config.smtp) for mail in sent_mails]
+        sent_mails = session.scalars(select(OutgoingMail).where(OutgoingMail.status == "sent")).all()
     latencies = [created.timestamp() - delivered_at[message_id]
                  for message_id, created in cases if message_id in delivered_at]
     last_case_s = max((created.timestamp() for _, created in cases), default=started_at) - started_at
-    floor_s, floor_cpu_s = measure_floor(raws)
+    floor_s, floor_cpu_s, parsed_mails = measure_floor(raws)
     batch = app.config.mailboxes[0].batch_size
-    least = measure_least_work(raws, app.classifier, messages, batch, tmp)
+    least = None
+    if rate is None:  # the least-work line goes with the ratio, which a paced run does not have
+        messages = [build_message(mail, app.config.smtp) for mail in sent_mails]
+        least = measure_least_work(parsed_mails, app.classifier, messages, batch, tmp)
     if profile_path:
         _write_profile(clock, profile_path)
     return {
@@ -429,7 +427,7 @@ def _run(tmp: Path, imap, smtp: SmtpSink, count: int, profile_path: str | None,
         "outbox": outbox, "smtp_received": sent, "delivery_s": delivery_s, "startup_s": startup_s,
         "run_s": run_s, "last_case_s": last_case_s, "run_cpu_s": run_cpu_s, "floor_s": floor_s,
         "floor_cpu_s": floor_cpu_s, "latencies": latencies, "least": least,
-        "mails_per_case": len(messages) / max(1, len(cases)), "batch": batch,
+        "mails_per_case": len(sent_mails) / max(1, len(cases)), "batch": batch,
         "ack_latencies": [sent.timestamp() - delivered_at[message_id]
                           for message_id, sent in acknowledged if message_id in delivered_at],
         "clock": clock, "pinned": pinned, "imap": imap.kind, "threads": threads,

@@ -35,8 +35,9 @@ def learning_curve(rows: list[dict], fractions: list[float], holdout_fraction: f
     ones, so the points differ only by the rows added."""
     if not fractions or any(not 0 < f <= 1 for f in fractions):
         raise ValueError("fractions must lie in (0, 1]")
-    held = [row for row in rows if dataset.is_holdout(dataset.row_id(row), holdout_fraction)]
-    training = [row for row in rows if not dataset.is_holdout(dataset.row_id(row), holdout_fraction)]
+    held, training = [], []
+    for row in rows:
+        (held if dataset.is_holdout(dataset.row_id(row), holdout_fraction) else training).append(row)
     if not held:
         raise ValueError("no held-out rows: nothing to score the points on")
     random.Random(seed).shuffle(training)

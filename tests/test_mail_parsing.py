@@ -515,3 +515,12 @@ def test_arbitrary_bytes_raise_nothing_but_unparseable(raw):
 @given(st.sampled_from(EML_NAMES), _MUTATIONS)
 def test_mutated_test_mails_raise_nothing_but_unparseable(name, mutations):
     _parse_or_unparseable(_mutate((DATA / name).read_bytes(), mutations))
+
+
+def test_intake_reads_the_senders_words_else_all_the_text():
+    with_words = mail("netease163_forward_zhuanfa.eml")
+    assert with_words.text == with_words.body_text
+    # A forward with nothing written above it: the forwarded complaint is what there is to read.
+    bare = dataclasses.replace(with_words, body_text="  \n")
+    assert bare.text == with_words.full_text.strip()
+    assert "废旧电池" in bare.text

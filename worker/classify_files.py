@@ -54,8 +54,7 @@ def read_mail(path: Path) -> Message:
         parsed = parse_message(path.read_bytes())
     except (OSError, UnparseableMail) as error:
         raise BadInput(f"{path}: not a readable mail: {error}") from None
-    # As intake does: the sender's own words, else all readable text.
-    body = parsed.body_text.strip() or parsed.full_text.strip()
+    body = parsed.text  # as intake reads it
     if not (parsed.subject.strip() or body):
         raise BadInput(f"{path}: the mail has neither subject nor text")
     return Message(str(path), parsed.subject, body, parsed.from_name)

@@ -110,7 +110,7 @@ class Normalise:
 
     def run(self, message: IntakeMessage, context: IntakeContext) -> None:
         parsed = message.parsed
-        message.body = parsed.body_text.strip() or parsed.full_text.strip()
+        message.body = parsed.text
         message.normalised = normalize_text(message.body)
         message.script = detect_script(f"{parsed.subject}\n{message.body}")
 

@@ -108,6 +108,12 @@ class ParsedMail:
     charset_notes: tuple[str, ...]     # what was detected or repaired while decoding
     is_report: bool                    # a delivery report (bounce) or other multipart/report
 
+    @property
+    def text(self) -> str:
+        """What intake reads and classifies: the sender's own words, else (a reply with
+        nothing above the quote) all readable text."""
+        return self.body_text.strip() or self.full_text.strip()
+
 
 @dataclass
 class _Parts:
